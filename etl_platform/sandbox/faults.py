@@ -1,0 +1,104 @@
+"""Latency, rate limits and faults a sandbox server applies, switchable at start-up or at run time."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+
+# Named profiles for `etl-platform sandbox start --profile NAME` and the run command.
+PROFILES: dict[str, dict[str, float]] = {
+    "none": {},
+    "realistic": {},
+    "flaky": {"429": 0.05, "500": 0.03, "503": 0.02, "slow": 0.01},
+    "hostile": {"429": 0.1, "500": 0.05, "html": 0.03, "malformed": 0.03, "missing_phone": 0.05},
+    "down": {"503": 1.0},
+}
+FAULT_KINDS = (
+    "429", "500", "503", "slow", "drop", "malformed", "html", "missing_phone", "token_expiry",
+    "too_many_matches",
+)
+
+
+def parse_faults(spec: str | None) -> dict[str, float]:
+    """`"flaky"` or `"429=0.1,html=0.02"` -> {kind: share}."""
+    if not spec:
+        return {}
+    if spec in PROFILES:
+        return dict(PROFILES[spec])
+    faults: dict[str, float] = {}
+    for part in spec.split(","):
+        kind, _, share = part.strip().partition("=")
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; known: {', '.join(FAULT_KINDS)}")
+        faults[kind] = float(share or 1.0)
+    return faults
+
+
+class TokenBucket:
+    """Server-side rate limit: `rate` requests per second with a one-second burst."""
+
+    def __init__(self, rate: float | None):
+        self.rate = rate
+        self.tokens = rate or 0.0
+        self.stamp = time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self) -> float:
+        """0 when allowed, else the seconds until a token is available (for Retry-After)."""
+        if not self.rate:
+            return 0.0
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return 0.0
+            return (1 - self.tokens) / self.rate
+
+
+@dataclass
+class Behaviour:
+    latency_ms: float = 0.0
+    rate_limit: float | None = None  # requests per second; None = unlimited
+    faults: dict[str, float] = field(default_factory=dict)
+    seed: int = 7
+    slow_seconds: float = 30.0  # how long a "slow" reply hangs: beyond any sane client timeout
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        self.bucket = TokenBucket(self.rate_limit)
+        self.lock = threading.Lock()
+
+    def update(self, **changes: object) -> None:
+        for key, value in changes.items():
+            if key == "faults" and isinstance(value, str):
+                value = parse_faults(value)
+            setattr(self, key, value)
+        self.__post_init__()
+
+    def roll(self) -> str | None:
+        """The fault to inject in this request, if any (deterministic in sequence for a seed)."""
+        with self.lock:
+            draw = self.rng.random()
+        acc = 0.0
+        for kind, share in self.faults.items():
+            acc += share
+            if draw < acc:
+                return kind
+        return None
+
+    async def delay(self) -> None:
+        if self.latency_ms:
+            await asyncio.sleep(self.latency_ms / 1000)
+
+    def as_dict(self) -> dict:
+        return {
+            "latency_ms": self.latency_ms,
+            "rate_limit": self.rate_limit,
+            "faults": self.faults,
+            "seed": self.seed,
+        }

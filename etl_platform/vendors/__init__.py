@@ -1,0 +1,1 @@
+"""One module per vendor: the client (plain Python, testable without Dagster) and its Dagster resource."""

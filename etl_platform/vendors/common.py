@@ -1,0 +1,136 @@
+"""What the vendor clients share: the retry policy (tenacity), error types and per-stage counters."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import httpx
+from tenacity import RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
+from tenacity.wait import wait_exponential_jitter
+
+
+class VendorError(Exception):
+    """A vendor call failed. `kind` is a short reason code safe to store and log (no PII, no secrets)."""
+
+    def __init__(self, kind: str, message: str | None = None, retry_after: float | None = None):
+        super().__init__(message or kind)
+        self.kind = kind
+        self.retry_after = retry_after
+
+
+class RetryableError(VendorError):
+    """Timeouts, dropped connections, 429 and 5xx: worth another attempt after a pause."""
+
+
+class PermanentError(VendorError):
+    """A reply that will not change on retry for this input (400 TooManyMatches, a rejected number)."""
+
+
+class ConfigurationError(VendorError):
+    """Credentials, allow-listing or URL are wrong: no retry helps, the run must stop and say so."""
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+def classify_status(response: httpx.Response) -> VendorError | None:
+    """Map an HTTP status to the error the clients raise; None for 2xx."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return None
+    if status == 429:
+        return RetryableError("http_429", "rate limited", parse_retry_after(response.headers.get("retry-after")))
+    if status >= 500:
+        return RetryableError(f"http_{status}", f"server error {status}",
+                              parse_retry_after(response.headers.get("retry-after")))
+    if status in (401, 403, 404):
+        return ConfigurationError(f"http_{status}", f"HTTP {status} from {response.request.url.host}")
+    return PermanentError(f"http_{status}", f"HTTP {status}")
+
+
+def as_vendor_error(exc: BaseException) -> VendorError:
+    if isinstance(exc, VendorError):
+        return exc
+    if isinstance(exc, httpx.TimeoutException):
+        return RetryableError("timeout", type(exc).__name__)
+    if isinstance(exc, httpx.TransportError):
+        return RetryableError("connection", type(exc).__name__)
+    raise exc
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    max_attempts: int = 5
+    max_seconds: float = 60.0
+    backoff_initial: float = 0.5
+    backoff_max: float = 10.0
+
+
+def wait_for(settings: RetrySettings) -> Callable[[RetryCallState], float]:
+    """Exponential backoff with jitter, but never shorter than the vendor's Retry-After."""
+    backoff = wait_exponential_jitter(initial=settings.backoff_initial, max=settings.backoff_max)
+
+    def wait(state: RetryCallState) -> float:
+        pause = backoff(state)
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, VendorError) and exc.retry_after is not None:
+            pause = max(pause, min(exc.retry_after, settings.backoff_max * 3))
+        return pause
+
+    return wait
+
+
+def retry_kwargs(settings: RetrySettings, on_retry: Callable[[RetryCallState], None]) -> dict:
+    return dict(
+        retry=retry_if_exception(lambda e: isinstance(e, RetryableError)),
+        wait=wait_for(settings),
+        stop=stop_after_attempt(settings.max_attempts) | stop_after_delay(settings.max_seconds),
+        before_sleep=on_retry,
+        reraise=True,
+    )
+
+
+@dataclass
+class VendorStats:
+    """Counters a stage records in its materialization metadata."""
+
+    calls: int = 0
+    retries: int = 0
+    http_429: int = 0
+    timeouts: int = 0
+    connection_errors: int = 0
+    server_errors: int = 0
+    bad_replies: int = 0
+    failed_calls: int = 0
+    relogins: int = 0
+    logins: int = 0
+    max_in_flight: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def note_error(self, err: VendorError) -> None:
+        self.errors[err.kind] = self.errors.get(err.kind, 0) + 1
+        if err.kind == "http_429":
+            self.http_429 += 1
+        elif err.kind == "timeout":
+            self.timeouts += 1
+        elif err.kind == "connection":
+            self.connection_errors += 1
+        elif err.kind.startswith("http_5"):
+            self.server_errors += 1
+        elif err.kind.startswith("bad_reply"):
+            self.bad_replies += 1
+
+    def as_metadata(self, prefix: str) -> dict[str, int]:
+        flat = {k: v for k, v in asdict(self).items() if k != "errors"}
+        flat.update({f"error_{k}": v for k, v in self.errors.items()})
+        return {f"{prefix}_{k}": int(v) for k, v in flat.items()}

@@ -1,0 +1,224 @@
+"""The local National Do Not Call registry store (DuckDB) and the FTC file loader.
+
+The store holds the listed numbers and, per area code, the date of the registry copy they came from. A
+look-up is `clear` only when the area code is covered by a copy at most 31 days old (16 CFR
+310.4(b)(3)) and the number is not listed; anything else is `unknown` with the reason, or `listed`.
+
+Loads build a new database file and swap it in with an atomic rename, so scrubs that are reading the
+previous copy (another run, another process) are never blocked or shown a half-loaded registry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import dagster as dg
+import duckdb
+import pandas as pd
+from pydantic import Field
+
+from etl_platform.phones import is_valid_nanp
+from etl_platform.verdict import Dnc, ScrubOutcome
+
+REGISTRY_VALID_DAYS = 31
+_DATE_IN_NAME = re.compile(r"(20\d{2})-?(\d{2})-?(\d{2})")
+
+
+class RegistryFileParser(Protocol):
+    """Turns one registry file into a DuckDB relation of 10-digit numbers (column `phone` BIGINT).
+
+    The FTC's change-list layout is not public, so parsers are pluggable: pass another one to `load`."""
+
+    def relation(self, conn: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyRelation: ...
+
+
+class FullListParser:
+    """FTC full-list lines `AAA,NNNNNNN`, or a bare 10-digit number per line. Other lines are rejected
+    (counted, not loaded)."""
+
+    def relation(self, conn: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyRelation:
+        raw = conn.read_csv(
+            str(path), header=False, columns={"a": "VARCHAR", "b": "VARCHAR"}, sep=",",
+            null_padding=True, ignore_errors=True,
+        )
+        return raw.project(
+            """CASE
+                 WHEN b IS NULL AND regexp_full_match(trim(a), '[2-9][0-9]{9}') THEN trim(a)::BIGINT
+                 WHEN regexp_full_match(trim(a), '[2-9][0-9]{2}') AND regexp_full_match(trim(b), '[0-9]{7}')
+                   THEN (trim(a) || trim(b))::BIGINT
+               END AS phone"""
+        )
+
+
+@dataclass(frozen=True)
+class AreaCodeCopy:
+    area_code: str
+    copy_date: dt.date
+    numbers: int
+    rejected_lines: int
+    source_file: str
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    changed: bool
+    numbers: int
+    area_codes: tuple[AreaCodeCopy, ...]
+    seconds: float
+    fingerprint: str
+
+
+def copy_date_of(path: Path) -> dt.date:
+    """The registry copy's date: a YYYY-MM-DD/YYYYMMDD in the file name, else the file's mtime (UTC)."""
+    if match := _DATE_IN_NAME.search(path.name):
+        try:
+            return dt.date(*map(int, match.groups()))
+        except ValueError:
+            pass
+    return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date()
+
+
+def _fingerprint(files: Sequence[Path]) -> str:
+    digest = hashlib.sha256()
+    for f in files:
+        st = f.stat()
+        digest.update(f"{f.name}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class DncStore:
+    path: Path
+
+    # --- loading ----------------------------------------------------------------------------------
+    def load(self, source_dir: Path, parser: RegistryFileParser | None = None, force: bool = False) -> LoadReport:
+        started = time.perf_counter()
+        parser = parser or FullListParser()
+        files = sorted(p for p in Path(source_dir).glob("*") if p.is_file() and not p.name.startswith("."))
+        if not files:
+            raise FileNotFoundError(f"no registry files in DNC_SOURCE_DIR ({source_dir})")
+        fingerprint = _fingerprint(files)
+        if not force and self.path.exists() and self.fingerprint() == fingerprint:
+            return LoadReport(False, self.count(), tuple(self.coverage()), time.perf_counter() - started,
+                              fingerprint)
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        staging = self.path.with_suffix(f".loading-{os.getpid()}")
+        staging.unlink(missing_ok=True)
+        copies: dict[str, AreaCodeCopy] = {}
+        with duckdb.connect(str(staging)) as conn:
+            conn.execute("CREATE TABLE staged (phone BIGINT, area_code VARCHAR, copy_date DATE)")
+            for f in files:
+                rel = parser.relation(conn, f)
+                copy_date = copy_date_of(f)
+                conn.execute("CREATE OR REPLACE TEMP TABLE one AS SELECT phone FROM rel")
+                total, good = conn.execute("SELECT count(*), count(phone) FROM one").fetchone()
+                if not good:
+                    copies.setdefault(f"?{f.name}", AreaCodeCopy("?", copy_date, 0, total, f.name))
+                    continue
+                areas = conn.execute(
+                    "SELECT DISTINCT (phone // 10000000)::VARCHAR FROM one WHERE phone IS NOT NULL"
+                ).fetchall()
+                for (area,) in areas:
+                    previous = copies.get(area)
+                    if previous and previous.copy_date >= copy_date:
+                        continue  # an older full list must not replace a newer one
+                    conn.execute("DELETE FROM staged WHERE area_code = ?", [area])
+                    conn.execute(
+                        "INSERT INTO staged SELECT phone, ?, ? FROM one WHERE phone // 10000000 = ?::BIGINT",
+                        [area, copy_date, area],
+                    )
+                    n = conn.execute("SELECT count(*) FROM staged WHERE area_code = ?", [area]).fetchone()[0]
+                    copies[area] = AreaCodeCopy(area, copy_date, n, total - good, f.name)
+            # Sorted storage makes DuckDB's zone maps prune most row groups on a point look-up.
+            conn.execute("CREATE TABLE numbers AS SELECT DISTINCT phone FROM staged ORDER BY phone")
+            conn.execute("DROP TABLE staged")
+            conn.execute(
+                "CREATE TABLE coverage (area_code VARCHAR PRIMARY KEY, copy_date DATE, numbers BIGINT,"
+                " rejected_lines BIGINT, source_file VARCHAR)"
+            )
+            good_copies = [c for c in copies.values() if c.area_code != "?"]
+            if good_copies:
+                conn.executemany(
+                    "INSERT INTO coverage VALUES (?, ?, ?, ?, ?)",
+                    [[c.area_code, c.copy_date, c.numbers, c.rejected_lines, c.source_file] for c in good_copies],
+                )
+            conn.execute("CREATE TABLE meta (fingerprint VARCHAR, loaded_at TIMESTAMP)")
+            conn.execute("INSERT INTO meta VALUES (?, now())", [fingerprint])
+            count = conn.execute("SELECT count(*) FROM numbers").fetchone()[0]
+        os.replace(staging, self.path)
+        return LoadReport(True, count, tuple(sorted(good_copies, key=lambda c: c.area_code)),
+                          time.perf_counter() - started, fingerprint)
+
+    # --- reading ----------------------------------------------------------------------------------
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(self.path), read_only=True)
+
+    def fingerprint(self) -> str | None:
+        try:
+            with self._connect() as conn:
+                return conn.execute("SELECT fingerprint FROM meta").fetchone()[0]
+        except duckdb.Error:
+            return None
+
+    def count(self) -> int:
+        with self._connect() as conn:
+            return conn.execute("SELECT count(*) FROM numbers").fetchone()[0]
+
+    def coverage(self) -> list[AreaCodeCopy]:
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT area_code, copy_date, numbers, rejected_lines, source_file FROM coverage ORDER BY 1"
+            ).fetchall()
+        return [AreaCodeCopy(*row) for row in rows]
+
+    def lookup(self, phones: Sequence[str], today: dt.date) -> dict[str, ScrubOutcome]:
+        """A verdict for every phone: listed, clear, or unknown (registry missing, stale, not covered)."""
+        unique = list(dict.fromkeys(phones))
+        if not self.path.exists():
+            return {p: ScrubOutcome(Dnc.UNKNOWN, "registry_missing") for p in unique}
+        outcomes = {p: ScrubOutcome(Dnc.UNKNOWN, "invalid_number") for p in unique if not is_valid_nanp(p)}
+        valid = [p for p in unique if p not in outcomes]
+        if not valid:
+            return outcomes
+        oldest_fresh = today - dt.timedelta(days=REGISTRY_VALID_DAYS)
+        wanted = pd.DataFrame({"phone": pd.array([int(p) for p in valid], dtype="int64")})
+        with self._connect() as conn:
+            conn.register("wanted", wanted)
+            rows = conn.execute(
+                """
+                SELECT w.phone,
+                       CASE WHEN c.copy_date IS NULL THEN 'unknown'
+                            WHEN c.copy_date < ? THEN 'unknown'
+                            WHEN n.phone IS NOT NULL THEN 'listed'
+                            ELSE 'clear' END AS status,
+                       CASE WHEN c.copy_date IS NULL THEN 'area_code_not_covered'
+                            WHEN c.copy_date < ? THEN 'registry_stale' END AS reason
+                FROM wanted w
+                LEFT JOIN coverage c ON c.area_code = (w.phone // 10000000)::VARCHAR
+                LEFT JOIN numbers n ON n.phone = w.phone
+                """,
+                [oldest_fresh, oldest_fresh],
+            ).fetchall()
+        for phone, status, reason in rows:
+            outcomes[f"{phone:010d}"] = ScrubOutcome(Dnc(status), reason)
+        return outcomes
+
+
+class DncRegistryResource(dg.ConfigurableResource):
+    """The local DNC store (DNC_REGISTRY_PATH) and the folder of FTC files it loads (DNC_SOURCE_DIR)."""
+
+    registry_path: str
+    source_dir: str
+    batch_size: int = Field(default=100_000, description="phones per look-up query")
+
+    def store(self) -> DncStore:
+        return DncStore(Path(self.registry_path))
