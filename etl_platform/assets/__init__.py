@@ -1,0 +1,1 @@
+"""The daily pipeline's assets, one module per part of the graph (see DESIGN.md)."""

@@ -1,0 +1,152 @@
+"""lead_contacts (idiCORE): up to 3 phones and 3 e-mails per lead, best idiCORE rank first."""
+
+
+import asyncio
+import datetime as dt
+import json
+
+import dagster as dg
+import pandas as pd
+from dagster_snowflake import SnowflakeResource
+
+from etl_platform.dead_letters import dead_letter_records, replace_dead_letters
+from etl_platform.partitions import daily_partitions, day_of
+from etl_platform.settings import PipelineSettings
+from etl_platform.stages import StageRecord, error_share_exceeded
+from etl_platform.vendors.common import ConfigurationError
+from etl_platform.vendors.idicore import FoundPhone, IdiCoreResource, PersonQuery, SearchResult
+from etl_platform.warehouse import Warehouse
+
+CONTACT_COLUMNS = ["LEAD_ID", "PHONE", "PHONE_RANK", "PHONE_TYPE", "EMAILS", "MATCH"]
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or pd.isna(value) else str(value)
+
+
+def query_for(lead: pd.Series) -> PersonQuery:
+    return PersonQuery(
+        lead_id=str(lead["LEAD_ID"]),
+        first_name=_text(lead["FIRST_NAME"]) or "",
+        last_name=_text(lead["LAST_NAME"]) or "",
+        address=_text(lead["ADDRESS"]),
+        city=_text(lead["CITY"]),
+        state=_text(lead["STATE"]),
+        zip=_text(lead["ZIP"]),
+    )
+
+
+def cache_payload(result: SearchResult) -> str:
+    return json.dumps({
+        "status": result.status,
+        "phones": [[p.phone, p.rank, p.type] for p in result.phones],
+        "emails": list(result.emails),
+    })
+
+
+def from_cache(lead_id: str, payload: str) -> SearchResult:
+    data = json.loads(payload)
+    phones = tuple(FoundPhone(phone, int(rank), kind) for phone, rank, kind in data["phones"])
+    return SearchResult(lead_id, data["status"], phones, tuple(data["emails"]))
+
+
+def contact_rows(result: SearchResult) -> list[dict]:
+    """One row per phone; a lead with no usable phone keeps one row with PHONE = None."""
+    emails = ",".join(result.emails) or None
+    if not result.phones:
+        return [{"LEAD_ID": result.lead_id, "PHONE": None, "PHONE_RANK": None, "PHONE_TYPE": None,
+                 "EMAILS": emails, "MATCH": result.status}]
+    return [
+        {"LEAD_ID": result.lead_id, "PHONE": p.phone, "PHONE_RANK": p.rank, "PHONE_TYPE": p.type,
+         "EMAILS": emails, "MATCH": result.status}
+        for p in result.phones
+    ]
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    group_name="enrichment",
+    kinds={"python", "pandas"},
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL,
+                                jitter=dg.Jitter.PLUS_MINUS),
+    description="idiCORE people search: <= 3 phones and <= 3 e-mails per lead, disconnected numbers dropped; "
+    "answers cached by person so nobody is paid for twice.",
+)
+def lead_contacts(context: dg.AssetExecutionContext, new_leads: pd.DataFrame, idicore: IdiCoreResource,
+                  snowflake: SnowflakeResource, settings: PipelineSettings) -> dg.Output[pd.DataFrame]:
+    record = StageRecord("lead_contacts")
+    day = day_of(context)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    warehouse = Warehouse(snowflake, settings.snowflake_batch_rows)
+    keys = list(dict.fromkeys(new_leads["PERSON_KEY"]))
+    with warehouse.session() as session:
+        session.ensure_tables()
+        oldest = now - dt.timedelta(days=settings.enrichment_cache_ttl_days)
+        cached = dict(session.rows("cache_lookup", [json.dumps(keys), oldest])) if keys else {}
+
+    # One billed search per person not in the cache, however many leads share that person.
+    to_search: dict[str, PersonQuery] = {}
+    for _, lead in new_leads.iterrows():
+        if lead["PERSON_KEY"] not in cached and lead["PERSON_KEY"] not in to_search:
+            to_search[lead["PERSON_KEY"]] = query_for(lead)
+    client = idicore.client()
+    try:
+        searched = asyncio.run(client.search_many(list(to_search.values())))
+    except ConfigurationError as err:
+        raise dg.Failure(f"idiCORE configuration error: {err}", allow_retries=False) from None
+    by_key = dict(zip(to_search, searched, strict=True))
+
+    failed = [r for r in searched if not r.ok]
+    if error_share_exceeded(len(failed), len(searched), settings.max_vendor_error_share):
+        raise dg.Failure(
+            f"idiCORE failed for {len(failed)} of {len(searched)} searches (limit "
+            f"{settings.max_vendor_error_share:.0%}); nothing written for {day}",
+            metadata=client.stats.as_metadata("idicore"),
+        )
+
+    rows: list[dict] = []
+    dead: list[tuple[int, str]] = []
+    for position, lead in new_leads.iterrows():
+        key = lead["PERSON_KEY"]
+        result = from_cache(lead["LEAD_ID"], cached[key]) if key in cached else by_key[key]
+        if result.ok:
+            rows.extend(contact_rows(SearchResult(str(lead["LEAD_ID"]), result.status, result.phones,
+                                                  result.emails)))
+        else:
+            dead.append((position, f"idicore_{result.reason}"))
+
+    fresh = [{"PERSON_KEY": k, "RESULT_JSON": cache_payload(r), "FETCHED_AT": now}
+             for k, r in by_key.items() if r.status == "found"]
+    dead_rows = new_leads.loc[[p for p, _ in dead]]
+    letters = dead_letter_records(dead_rows.drop(columns=["PERSON_KEY"]), pd.Series([r for _, r in dead]),
+                                  day=day, stage="idicore", run_id=context.run_id)
+    with warehouse.session() as session:
+        replace_dead_letters(session, day, "idicore", letters)
+        if fresh:
+            # Only successful look-ups are cached: a failure must be retried, not remembered.
+            with session.transaction():
+                session.execute("cache_delete", [json.dumps([f["PERSON_KEY"] for f in fresh])])
+                session.insert_json("cache_insert", fresh)
+
+    contacts = pd.DataFrame(rows, columns=CONTACT_COLUMNS)
+    contacts["PHONE_RANK"] = contacts["PHONE_RANK"].astype("Int64")
+    stats = client.stats
+    record.add(
+        leads_in=len(new_leads),
+        searches=len(searched),
+        cache_hits=int(new_leads["PERSON_KEY"].isin(list(cached)).sum()),
+        found=sum(1 for r in searched if r.status == "found"),
+        no_match=sum(1 for r in searched if r.status == "no_match"),
+        dead_lettered=len(dead),
+        leads_out=int(contacts["LEAD_ID"].nunique()),
+        leads_without_phone=int(contacts["PHONE"].isna().sum()),
+        phones=int(contacts["PHONE"].notna().sum()),
+        dropped_disconnected=sum(r.dropped_disconnected for r in searched),
+        dropped_invalid=sum(r.dropped_invalid for r in searched),
+        concurrency_configured=idicore.concurrency,
+        rate_limit_configured=idicore.rate_limit,
+        **stats.as_metadata("idicore"),
+    )
+    context.log.info("idiCORE: %d leads, %d searches, %d dead-lettered, %d phones", len(new_leads),
+                     len(searched), len(dead), int(contacts["PHONE"].notna().sum()))
+    return dg.Output(contacts, metadata=record.metadata())

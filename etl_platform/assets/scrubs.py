@@ -1,0 +1,121 @@
+"""The two compliance scrubs (CCC litigator list, National DNC registry) and the registry load.
+
+Both scrubs return one row per distinct phone with a status and, when not a plain verdict, a reason.
+They do not depend on each other. Unknown is a first-class answer: it blocks the phone downstream.
+"""
+
+
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from etl_platform.partitions import daily_partitions
+from etl_platform.settings import PipelineSettings
+from etl_platform.stages import StageRecord, error_share_exceeded
+from etl_platform.vendors.ccc import CccResource
+from etl_platform.vendors.common import ConfigurationError
+from etl_platform.vendors.dnc import DncRegistryResource
+from etl_platform.verdict import ScrubOutcome
+
+# Reasons that describe the phone, not a vendor failure: they do not count towards the error share.
+NOT_VENDOR_FAILURES = {"invalid_number", "ccc_rejected_number"}
+
+
+def phones_of(contacts: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(contacts["PHONE"].dropna().astype(str)))
+
+
+def outcome_frame(outcomes: dict[str, ScrubOutcome], prefix: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(phone, str(o.status), o.reason) for phone, o in outcomes.items()],
+        columns=["PHONE", f"{prefix}_STATUS", f"{prefix}_REASON"],
+    )
+
+
+def status_counts(frame: pd.DataFrame, column: str) -> dict[str, int]:
+    return {f"status_{k}": int(v) for k, v in frame[column].value_counts().items()}
+
+
+@dg.asset(
+    group_name="compliance",
+    kinds={"duckdb"},
+    description="Loads the FTC registry files in DNC_SOURCE_DIR into the local DNC store (DNC_REGISTRY_PATH); "
+    "skips the rebuild when the files have not changed.",
+)
+def dnc_registry(context: dg.AssetExecutionContext, dnc: DncRegistryResource) -> dg.MaterializeResult:
+    record = StageRecord("dnc_registry")
+    report = dnc.store().load(Path(dnc.source_dir))
+    oldest = min((c.copy_date for c in report.area_codes), default=None)
+    record.add(
+        numbers=report.numbers,
+        area_codes=len(report.area_codes),
+        rebuilt=int(report.changed),
+        rejected_lines=sum(c.rejected_lines for c in report.area_codes),
+        oldest_copy_date=str(oldest) if oldest else "none",
+        fingerprint=report.fingerprint,
+        coverage=dg.MetadataValue.md(
+            "| area code | copy date | numbers |\n|---|---|---|\n"
+            + "\n".join(f"| {c.area_code} | {c.copy_date} | {c.numbers} |" for c in report.area_codes)
+        ),
+    )
+    context.log.info("DNC registry: %d numbers in %d area codes (%s)", report.numbers, len(report.area_codes),
+                     "rebuilt" if report.changed else "unchanged")
+    return dg.MaterializeResult(metadata=record.metadata())
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    group_name="compliance",
+    kinds={"python", "pandas"},
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL,
+                                jitter=dg.Jitter.PLUS_MINUS),
+    description="CCC litigator scrub: one row per phone, litigator / clear / unknown (with reason).",
+)
+def litigator_scrub(context: dg.AssetExecutionContext, lead_contacts: pd.DataFrame, ccc: CccResource,
+                    settings: PipelineSettings) -> dg.Output[pd.DataFrame]:
+    record = StageRecord("litigator_scrub")
+    phones = phones_of(lead_contacts)
+    client = ccc.client()
+    try:
+        outcomes = client.scrub(phones)
+    except ConfigurationError as err:
+        raise dg.Failure(f"CCC configuration error: {err}", allow_retries=False) from None
+    frame = outcome_frame(outcomes, "LITIGATOR")
+    vendor_failed = int((frame["LITIGATOR_STATUS"].eq("unknown")
+                         & ~frame["LITIGATOR_REASON"].isin(NOT_VENDOR_FAILURES)).sum())
+    if error_share_exceeded(vendor_failed, len(frame), settings.max_vendor_error_share):
+        raise dg.Failure(
+            f"CCC gave no verdict for {vendor_failed} of {len(frame)} phones; failing rather than "
+            "publishing a partition of blocked numbers",
+            metadata=client.stats.as_metadata("ccc"),
+        )
+    record.add(phones=len(frame), vendor_unknown=vendor_failed, batch_size=ccc.batch_size,
+               **status_counts(frame, "LITIGATOR_STATUS"), **client.stats.as_metadata("ccc"))
+    return dg.Output(frame, metadata=record.metadata())
+
+
+@dg.asset(
+    partitions_def=daily_partitions,
+    group_name="compliance",
+    kinds={"duckdb", "pandas"},
+    deps=[dnc_registry],
+    description="National DNC scrub against the local store: listed / clear / unknown (stale copy, area code "
+    "not covered, registry missing).",
+)
+def dnc_scrub(context: dg.AssetExecutionContext, lead_contacts: pd.DataFrame,
+              dnc: DncRegistryResource) -> dg.Output[pd.DataFrame]:
+    record = StageRecord("dnc_scrub")
+    phones = phones_of(lead_contacts)
+    store = dnc.store()
+    # Freshness is judged on the day of the scrub, not the partition's day: the dialer calls today.
+    scrub_day = dt.datetime.now(dt.UTC).date()
+    outcomes: dict[str, ScrubOutcome] = {}
+    for start in range(0, len(phones), dnc.batch_size):
+        outcomes.update(store.lookup(phones[start : start + dnc.batch_size], scrub_day))
+    frame = outcome_frame(outcomes, "DNC")
+    reasons = frame["DNC_REASON"].dropna().value_counts()
+    record.add(phones=len(frame), batch_size=dnc.batch_size, **status_counts(frame, "DNC_STATUS"),
+               **{f"unknown_{k}": int(v) for k, v in reasons.items()})
+    return dg.Output(frame, metadata=record.metadata())

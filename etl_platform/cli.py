@@ -1,0 +1,152 @@
+"""`etl-platform`: run a day end to end, manage the local sandbox, report on recorded runs."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from etl_platform.environment import PROJECT_ROOT, ensure_postgres_database, load_env, run_dagster
+
+SANDBOX_ROOT = PROJECT_ROOT / ".sandbox"
+
+
+def yesterday() -> str:
+    return (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
+
+
+# --- sandbox --------------------------------------------------------------------------------------------
+def _sandbox_pid() -> int | None:
+    pid_file = SANDBOX_ROOT / "sandbox.pid"
+    try:
+        pid = int(pid_file.read_text())
+        os.kill(pid, 0)
+        return pid
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+
+
+def sandbox_start(profile: str | None = None, timeout: float = 120) -> None:
+    """Start the sandbox in the background unless it already runs; wait until it is seeded."""
+    if profile is not None:
+        os.environ["SANDBOX_FAULTS"] = "" if profile in ("none", "realistic") else profile
+    pid = _sandbox_pid()
+    if pid and (SANDBOX_ROOT / "ready").exists():
+        if profile is None:
+            print(f"sandbox already running (pid {pid})")
+            return
+        sandbox_stop()  # restart so the requested profile applies
+    elif pid:
+        sandbox_stop()
+    SANDBOX_ROOT.mkdir(exist_ok=True)
+    (SANDBOX_ROOT / "ready").unlink(missing_ok=True)
+    log = open(SANDBOX_ROOT / "sandbox.log", "ab")  # noqa: SIM115 - handed to the child process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "etl_platform.sandbox", "serve", str(SANDBOX_ROOT)],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=PROJECT_ROOT,
+    )
+    (SANDBOX_ROOT / "sandbox.pid").write_text(str(proc.pid))
+    deadline = time.monotonic() + timeout
+    while not (SANDBOX_ROOT / "ready").exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"sandbox failed to start; see {SANDBOX_ROOT / 'sandbox.log'}")
+        time.sleep(0.2)
+    print(f"sandbox up (pid {proc.pid}, faults: {os.environ.get('SANDBOX_FAULTS') or 'none'})")
+
+
+def sandbox_stop() -> None:
+    pid = _sandbox_pid()
+    if pid is None:
+        print("sandbox not running")
+        return
+    os.killpg(pid, signal.SIGINT)
+    for _ in range(100):
+        if _sandbox_pid() is None:
+            break
+        time.sleep(0.1)
+    else:
+        os.killpg(pid, signal.SIGKILL)
+    (SANDBOX_ROOT / "ready").unlink(missing_ok=True)
+    print("sandbox stopped")
+
+
+# --- run ------------------------------------------------------------------------------------------------
+def uses_sandbox() -> bool:
+    return os.environ.get("SNOWFLAKE_HOST") in ("127.0.0.1", "localhost")
+
+
+def run_partition(partition: str, profile: str | None, skip_registry: bool) -> int:
+    ensure_postgres_database(os.environ["DAGSTER_POSTGRES_URL"])
+    if uses_sandbox():
+        sandbox_start(profile)
+    module = ["-m", "etl_platform.definitions"]
+    if not skip_registry:
+        # The registry is not partitioned, so it is its own run; it skips the rebuild when files are unchanged.
+        code = run_dagster(["asset", "materialize", *module, "--select", "dnc_registry"])
+        if code:
+            return code
+    started = time.perf_counter()
+    code = run_dagster(["asset", "materialize", *module, "--select", "not key:dnc_registry",
+                        "--partition", partition])
+    elapsed = time.perf_counter() - started
+    print(f"\n`dagster asset materialize` for {partition}: {elapsed:.2f} s including process start-up\n")
+    report_code = report(None)
+    return code or report_code
+
+
+def report(run_id: str | None) -> int:
+    import dagster as dg
+
+    from etl_platform.report import print_run_report
+
+    with dg.DagsterInstance.get() as instance:
+        return print_run_report(instance, run_id)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="etl-platform", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="materialize one daily partition end to end through the Dagster CLI")
+    run.add_argument("--partition", default=yesterday(), help="YYYY-MM-DD (default: yesterday, UTC)")
+    run.add_argument("--profile", help="sandbox fault profile: none, flaky, hostile, down, or kind=share,...")
+    run.add_argument("--skip-registry", action="store_true", help="do not (re)load the DNC registry first")
+
+    rep = sub.add_parser("report", help="per-stage counts and seconds of a recorded run (default: latest)")
+    rep.add_argument("run_id", nargs="?", help="run id or a unique prefix")
+
+    sb = sub.add_parser("sandbox", help="the local sandbox (fakesnow, idiCORE, CCC, DNC files)")
+    sb.add_argument("action", choices=["start", "stop", "restart", "status"])
+    sb.add_argument("--profile", help="fault profile, as for `run`")
+
+    sub.add_parser("setup", help="create the Dagster instance database if missing")
+
+    args = parser.parse_args(argv)
+    load_env()
+    if args.command == "run":
+        return run_partition(args.partition, args.profile, args.skip_registry)
+    if args.command == "report":
+        return report(args.run_id)
+    if args.command == "setup":
+        ensure_postgres_database(os.environ["DAGSTER_POSTGRES_URL"])
+        return 0
+    if args.action == "start":
+        sandbox_start(args.profile)
+    elif args.action == "stop":
+        sandbox_stop()
+    elif args.action == "restart":
+        sandbox_stop()
+        sandbox_start(args.profile)
+    else:
+        pid = _sandbox_pid()
+        print(f"sandbox running (pid {pid})" if pid else "sandbox not running")
+        return 0 if pid else 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Loading `.env` and preparing the Dagster instance for the command-line tools."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_env(root: Path = PROJECT_ROOT) -> Path:
+    """Fill os.environ from `.env` (created from `.env.example` when missing) without overriding what the
+    caller already exported; point DAGSTER_HOME at the project's dagster.yaml when unset."""
+    env_file = root / ".env"
+    if not env_file.exists():
+        shutil.copyfile(root / ".env.example", env_file)
+    for key, value in dotenv_values(env_file).items():
+        if value is not None and key not in os.environ:
+            os.environ[key] = value
+    os.environ.setdefault("DAGSTER_HOME", str(root))
+    return env_file
+
+
+def ensure_postgres_database(url: str) -> None:
+    """Create the instance database named in DAGSTER_POSTGRES_URL if it does not exist yet."""
+    import psycopg2
+    from psycopg2 import sql
+
+    parsed = urlparse(url.replace("+psycopg2", ""))
+    name = parsed.path.lstrip("/") or "postgres"
+    admin = parsed._replace(path="/postgres").geturl()
+    try:
+        conn = psycopg2.connect(admin, connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        raise SystemExit(
+            f"PostgreSQL at {parsed.hostname}:{parsed.port or 5432} is not reachable ({str(exc).strip()}).\n"
+            "Start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+        ) from None
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if cur.fetchone() is None:
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    conn.close()
+
+
+def dagster_bin() -> str:
+    """The `dagster` executable next to this interpreter (the project's venv)."""
+    import sys
+
+    candidate = Path(sys.executable).with_name("dagster")
+    return str(candidate) if candidate.exists() else "dagster"
+
+
+def run_dagster(args: list[str]) -> int:
+    return subprocess.call([dagster_bin(), *args], cwd=PROJECT_ROOT)

@@ -1,0 +1,255 @@
+"""Start and seed the whole local sandbox: fakesnow (Snowflake over HTTP), idiCORE, CCC, DNC files.
+
+`Sandbox` runs the three servers on loopback threads of one process (tests use it directly);
+`etl-platform sandbox start` runs it as a detached background process for the CLI and `dagster dev`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+
+from etl_platform.sandbox import ccc as ccc_app
+from etl_platform.sandbox import idicore as idicore_app
+from etl_platform.sandbox.faults import Behaviour, parse_faults
+from etl_platform.sandbox.http_common import Counters
+from etl_platform.sandbox.world import COVERED_AREA_CODES, World
+
+log = logging.getLogger(__name__)
+
+SANDBOX_CREDENTIALS = {
+    "SNOWFLAKE_ACCOUNT": "sandbox",
+    "SNOWFLAKE_USER": "sandbox",
+    "SNOWFLAKE_PASSWORD": "sandbox-password",
+    "SNOWFLAKE_DATABASE": "ETL",
+    "SNOWFLAKE_SCHEMA": "LEADS_PIPELINE",
+    "SNOWFLAKE_WAREHOUSE": "SANDBOX_WH",
+    "SNOWFLAKE_ROLE": "SANDBOX_ROLE",
+    "IDICORE_CLIENT_ID": "sandbox-client",
+    "IDICORE_CLIENT_SECRET": "sandbox-secret",
+    "CCC_LOGIN_ID": "sandbox-login",
+}
+
+
+def free_port() -> int:
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with contextlib.closing(socket.socket()) as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex((host, port)) == 0
+
+
+@dataclass
+class SandboxSettings:
+    root: Path
+    snowflake_port: int = 0  # 0 = pick a free port
+    idicore_port: int = 0
+    ccc_port: int = 0
+    seed: int = 7
+    days: int = 7
+    leads_per_day: int = 200
+    idicore_latency_ms: float = 250.0
+    idicore_rate_limit: float | None = 50.0
+    ccc_latency_ms: float = 400.0
+    ccc_rate_limit: float | None = 1000 / 60
+    faults: str | None = None
+    registry_age_days: int = 2
+    persist_snowflake: bool = True
+
+    @classmethod
+    def from_env(cls, root: Path, environ=os.environ) -> SandboxSettings:
+        def num(name: str, default: float | None) -> float | None:
+            value = environ.get(name)
+            if value is None or value == "":
+                return default
+            return None if value.lower() == "none" else float(value)
+
+        def port_of(url_var: str, port_var: str, default: int) -> int:
+            if environ.get(port_var):
+                return int(environ[port_var])
+            url = environ.get(url_var, "")
+            with contextlib.suppress(ValueError, IndexError):
+                return int(url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+            return default
+
+        return cls(
+            root=root,
+            snowflake_port=int(environ.get("SNOWFLAKE_PORT") or 18080),
+            idicore_port=port_of("IDICORE_SEARCH_URL", "SANDBOX_IDICORE_PORT", 18081),
+            ccc_port=port_of("CCC_LITIGATOR_URL", "SANDBOX_CCC_PORT", 18082),
+            seed=int(num("SANDBOX_SEED", 7)),
+            days=int(num("SANDBOX_DAYS", 7)),
+            leads_per_day=int(num("SANDBOX_LEADS_PER_DAY", 200)),
+            idicore_latency_ms=num("SANDBOX_IDICORE_LATENCY_MS", 250.0),
+            idicore_rate_limit=num("SANDBOX_IDICORE_RATE_LIMIT", 50.0),
+            ccc_latency_ms=num("SANDBOX_CCC_LATENCY_MS", 400.0),
+            ccc_rate_limit=num("SANDBOX_CCC_RATE_LIMIT", 1000 / 60),
+            faults=environ.get("SANDBOX_FAULTS") or None,
+        )
+
+
+@dataclass
+class Sandbox:
+    settings: SandboxSettings
+    world: World = field(init=False)
+    idicore: Behaviour = field(init=False)
+    ccc: Behaviour = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.world = World(seed=s.seed)
+        faults = parse_faults(s.faults)
+        self.idicore = Behaviour(s.idicore_latency_ms, s.idicore_rate_limit, faults, seed=s.seed)
+        self.ccc = Behaviour(s.ccc_latency_ms, s.ccc_rate_limit, faults, seed=s.seed + 1)
+        self.idicore_counters = Counters()
+        self.ccc_counters = Counters()
+        self._servers: list[tuple[uvicorn.Server, threading.Thread]] = []
+        for attr in ("snowflake_port", "idicore_port", "ccc_port"):
+            if not getattr(s, attr):
+                setattr(s, attr, free_port())
+
+    # --- configuration the pipeline needs to reach this sandbox --------------------------------
+    @property
+    def env(self) -> dict[str, str]:
+        s = self.settings
+        return SANDBOX_CREDENTIALS | {
+            "SNOWFLAKE_HOST": "127.0.0.1",
+            "SNOWFLAKE_PORT": str(s.snowflake_port),
+            "SNOWFLAKE_PROTOCOL": "http",
+            "IDICORE_AUTH_URL": f"http://127.0.0.1:{s.idicore_port}/apiclient",
+            "IDICORE_SEARCH_URL": f"http://127.0.0.1:{s.idicore_port}/search/",
+            "CCC_LITIGATOR_URL": f"http://127.0.0.1:{s.ccc_port}/v1.5/Scrub/litigator",
+            "DNC_REGISTRY_PATH": str(s.root / "dnc" / "registry.duckdb"),
+            "DNC_SOURCE_DIR": str(s.root / "dnc" / "source"),
+        }
+
+    # --- servers ----------------------------------------------------------------------------------
+    def start(self) -> Sandbox:
+        import fakesnow.server
+        from fakesnow.instance import FakeSnow
+
+        s = self.settings
+        s.root.mkdir(parents=True, exist_ok=True)
+        if s.persist_snowflake:
+            # fakesnow's server keeps one shared instance; giving it a folder makes the sandbox warehouse
+            # survive restarts, as a real one would.
+            (s.root / "snowflake").mkdir(exist_ok=True)
+            fakesnow.server.shared_fs = FakeSnow(db_path=s.root / "snowflake")
+        creds = SANDBOX_CREDENTIALS
+        apps = [
+            (fakesnow.server.app, s.snowflake_port),
+            (idicore_app.create_app(self.world, self.idicore, creds["IDICORE_CLIENT_ID"],
+                                    creds["IDICORE_CLIENT_SECRET"], self.idicore_counters), s.idicore_port),
+            (ccc_app.create_app(self.world, self.ccc, creds["CCC_LOGIN_ID"], self.ccc_counters), s.ccc_port),
+        ]
+        for app, port in apps:
+            config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+            server = uvicorn.Server(config)
+            thread = threading.Thread(target=server.run, name=f"sandbox:{port}", daemon=True)
+            thread.start()
+            self._servers.append((server, thread))
+        deadline = time.monotonic() + 20
+        while not all(server.started for server, _ in self._servers):
+            if time.monotonic() > deadline or not all(t.is_alive() for _, t in self._servers):
+                self.stop()
+                raise RuntimeError("sandbox servers did not start (is a port taken?)")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        for server, _ in self._servers:
+            server.should_exit = True
+        for _, thread in self._servers:
+            thread.join(timeout=10)
+        self._servers.clear()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # --- data -------------------------------------------------------------------------------------
+    def connect(self):
+        import snowflake.connector
+
+        from etl_platform.warehouse import connection_args_from_env
+
+        env = self.env
+        return snowflake.connector.connect(
+            account=env["SNOWFLAKE_ACCOUNT"], user=env["SNOWFLAKE_USER"], password=env["SNOWFLAKE_PASSWORD"],
+            database=env["SNOWFLAKE_DATABASE"], schema=env["SNOWFLAKE_SCHEMA"],
+            **connection_args_from_env(env),
+        )
+
+    def seed_leads(self, days: list[dt.date] | None = None, per_day: int | None = None) -> dict[str, int]:
+        """Make LEADS hold the generated leads for each day (idempotent: a day already right is left)."""
+        from etl_platform.warehouse import WarehouseSession, sql
+
+        per_day = self.settings.leads_per_day if per_day is None else per_day
+        if days is None:
+            today = dt.datetime.now(dt.UTC).date()
+            days = [today - dt.timedelta(days=n) for n in range(self.settings.days, -1, -1)]
+        seeded: dict[str, int] = {}
+        with self.connect() as conn:
+            session = WarehouseSession(conn, batch_rows=10_000)
+            session.cur.execute(sql("sandbox/create_leads"))
+            for day in days:
+                rows = self.world.leads_for_day(day, per_day)
+                bounds = [dt.datetime.combine(day, dt.time()), dt.datetime.combine(day + dt.timedelta(1), dt.time())]
+                (present,) = session.rows("sandbox/count_leads_day", bounds)[0]
+                if present != len(rows):
+                    with session.transaction():
+                        session.execute("sandbox/delete_leads_day", bounds)
+                        session.insert_json("sandbox/insert_leads", rows)
+                seeded[day.isoformat()] = len(rows)
+        return seeded
+
+    def write_registry(self, copy_date: dt.date | None = None, area_codes: tuple[str, ...] = COVERED_AREA_CODES) -> Path:
+        """FTC-format full-list files, one per area code, named with the copy date."""
+        copy_date = copy_date or dt.datetime.now(dt.UTC).date() - dt.timedelta(days=self.settings.registry_age_days)
+        source = Path(self.env["DNC_SOURCE_DIR"])
+        source.mkdir(parents=True, exist_ok=True)
+        for area in area_codes:
+            for old in source.glob(f"dnc_{area}_*.txt"):
+                if old.name != f"dnc_{area}_{copy_date.isoformat()}.txt":
+                    old.unlink()
+            target = source / f"dnc_{area}_{copy_date.isoformat()}.txt"
+            if not target.exists():
+                tmp = target.with_suffix(".part")
+                tmp.write_text("".join(f"{area},{n}\n" for n in self.world.registry_numbers(area)))
+                tmp.rename(target)
+        return source
+
+
+def serve_forever(root: Path) -> None:
+    """Entry point of the detached sandbox process."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s sandbox %(message)s")
+    settings = SandboxSettings.from_env(root)
+    sandbox = Sandbox(settings).start()
+    seeded = sandbox.seed_leads()
+    sandbox.write_registry()
+    log.info("sandbox up: snowflake:%s idicore:%s ccc:%s; leads per day %s", settings.snowflake_port,
+             settings.idicore_port, settings.ccc_port, seeded)
+    (root / "ready").write_text(str(os.getpid()))
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        (root / "ready").unlink(missing_ok=True)
+        sandbox.stop()

@@ -1,0 +1,130 @@
+"""Snowflake access for the pipeline: SQL from `sql/`, bind parameters only, batched JSON bulk writes.
+
+Everything goes through `dagster_snowflake.SnowflakeResource`. Connections use the `qmark` paramstyle,
+i.e. server-side binding: values never become part of the SQL text. Bulk writes bind one JSON array per
+batch and expand it with FLATTEN in the warehouse (one statement per batch). Per-row `executemany`
+costs a round trip per row, and `write_pandas` needs PUT/COPY, which a local server cannot do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from dagster_snowflake import SnowflakeResource
+
+SQL_DIR = Path(os.environ.get("ETL_SQL_DIR") or Path(__file__).resolve().parents[1] / "sql")
+DEFAULT_BATCH_ROWS = 5_000
+
+
+@cache
+def sql(name: str) -> str:
+    """The text of `sql/<name>.sql`."""
+    return (SQL_DIR / f"{name}.sql").read_text()
+
+
+def statements(name: str) -> list[str]:
+    """The statements of a multi-statement file (split on `;` at the end of a line)."""
+    return [s.strip() for s in re.split(r";\s*$", sql(name), flags=re.MULTILINE) if _has_code(s)]
+
+
+def _has_code(text: str) -> bool:
+    return any(line.strip() and not line.strip().startswith("--") for line in text.splitlines())
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def to_json_array(records: Sequence[dict]) -> str:
+    return json.dumps(records, default=_json_default, allow_nan=False)
+
+
+class WarehouseSession:
+    """One Snowflake connection used by one stage."""
+
+    def __init__(self, conn, batch_rows: int):
+        self.conn = conn
+        self.cur = conn.cursor()
+        self.batch_rows = batch_rows
+
+    def execute(self, name: str, params: Sequence[Any] = ()) -> int:
+        self.cur.execute(sql(name), list(params))
+        return self.cur.rowcount or 0
+
+    def rows(self, name: str, params: Sequence[Any] = ()) -> list[tuple]:
+        self.cur.execute(sql(name), list(params))
+        return self.cur.fetchall()
+
+    def frame(self, name: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        self.cur.execute(sql(name), list(params))
+        columns = [d[0] for d in self.cur.description]
+        return pd.DataFrame(self.cur.fetchall(), columns=columns)
+
+    def insert_json(self, name: str, records: Sequence[dict]) -> int:
+        """Run the INSERT ... FLATTEN(PARSE_JSON(?)) statement `name` once per batch; rows inserted."""
+        inserted = 0
+        for start in range(0, len(records), self.batch_rows):
+            batch = records[start : start + self.batch_rows]
+            self.cur.execute(sql(name), [to_json_array(batch)])
+            inserted += self.cur.rowcount if self.cur.rowcount is not None else len(batch)
+        return inserted
+
+    def ensure_tables(self) -> None:
+        for statement in statements("create_tables"):
+            self.cur.execute(statement)
+
+    @contextmanager
+    def transaction(self) -> Iterator[WarehouseSession]:
+        """BEGIN ... COMMIT, or ROLLBACK on any error: readers never see a half-written partition."""
+        self.cur.execute("BEGIN")
+        try:
+            yield self
+        except BaseException:
+            self.cur.execute("ROLLBACK")
+            raise
+        self.cur.execute("COMMIT")
+
+
+class Warehouse:
+    def __init__(self, snowflake: SnowflakeResource, batch_rows: int = DEFAULT_BATCH_ROWS):
+        self.snowflake = snowflake
+        self.batch_rows = batch_rows
+
+    @contextmanager
+    def session(self) -> Iterator[WarehouseSession]:
+        with self.snowflake.get_connection() as conn:
+            session = WarehouseSession(conn, self.batch_rows)
+            try:
+                yield session
+            finally:
+                session.cur.close()
+
+
+def connection_args_from_env(environ: dict[str, str] | os._Environ = os.environ) -> dict[str, Any]:
+    """Extra connector arguments: qmark binding always; host/port/protocol only for a local server."""
+    args: dict[str, Any] = {"paramstyle": "qmark", "login_timeout": 30, "network_timeout": 120}
+    if host := environ.get("SNOWFLAKE_HOST"):
+        args["host"] = host
+        args["port"] = int(environ.get("SNOWFLAKE_PORT") or 443)
+        args["protocol"] = environ.get("SNOWFLAKE_PROTOCOL") or "https"
+        # A local server has no telemetry endpoint and no OCSP responder.
+        args["session_parameters"] = {"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False}
+        args["ocsp_fail_open"] = True
+    return args
