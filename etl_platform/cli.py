@@ -47,7 +47,10 @@ def sandbox_start(profile: str | None = None, timeout: float = 120) -> None:
     log = open(SANDBOX_ROOT / "sandbox.log", "ab")  # noqa: SIM115 - handed to the child process
     proc = subprocess.Popen(
         [sys.executable, "-m", "etl_platform.sandbox", "serve", str(SANDBOX_ROOT)],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=PROJECT_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=PROJECT_ROOT,
     )
     (SANDBOX_ROOT / "sandbox.pid").write_text(str(proc.pid))
     deadline = time.monotonic() + timeout
@@ -79,19 +82,24 @@ def uses_sandbox() -> bool:
     return os.environ.get("SNOWFLAKE_HOST") in ("127.0.0.1", "localhost")
 
 
-def run_partition(partition: str, profile: str | None, skip_registry: bool) -> int:
+def _tail(path: Path, lines: int = 25) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def run_partition(partition: str, profile: str | None, skip_registry: bool, verbose: bool) -> int:
     ensure_postgres_database(os.environ["DAGSTER_POSTGRES_URL"])
     if uses_sandbox():
         sandbox_start(profile)
     module = ["-m", "etl_platform.definitions"]
+    log_file = None if verbose else PROJECT_ROOT / "logs" / f"run-{partition}.log"
     if not skip_registry:
         # The registry is not partitioned, so it is its own run; it skips the rebuild when files are unchanged.
-        code = run_dagster(["asset", "materialize", *module, "--select", "dnc_registry"])
+        code = run_dagster(["asset", "materialize", *module, "--select", "dnc_registry"], log_file)
         if code:
+            print(_tail(log_file) if log_file else "", file=sys.stderr)
             return code
     started = time.perf_counter()
-    code = run_dagster(["asset", "materialize", *module, "--select", "not key:dnc_registry",
-                        "--partition", partition])
+    code = run_dagster(["asset", "materialize", *module, "--select", "not key:dnc_registry", "--partition", partition])
     elapsed = time.perf_counter() - started
     print(f"\n`dagster asset materialize` for {partition}: {elapsed:.2f} s including process start-up\n")
     report_code = report(None)
@@ -115,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--partition", default=yesterday(), help="YYYY-MM-DD (default: yesterday, UTC)")
     run.add_argument("--profile", help="sandbox fault profile: none, flaky, hostile, down, or kind=share,...")
     run.add_argument("--skip-registry", action="store_true", help="do not (re)load the DNC registry first")
+    run.add_argument("--verbose", action="store_true", help="show Dagster's event log on the console")
 
     rep = sub.add_parser("report", help="per-stage counts and seconds of a recorded run (default: latest)")
     rep.add_argument("run_id", nargs="?", help="run id or a unique prefix")
@@ -128,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     load_env()
     if args.command == "run":
-        return run_partition(args.partition, args.profile, args.skip_registry)
+        return run_partition(args.partition, args.profile, args.skip_registry, args.verbose)
     if args.command == "report":
         return report(args.run_id)
     if args.command == "setup":

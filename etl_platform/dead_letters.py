@@ -10,9 +10,7 @@ import pandas as pd
 from etl_platform.warehouse import WarehouseSession
 
 
-def dead_letter_records(
-    rows: pd.DataFrame, reasons: pd.Series, *, day: dt.date, stage: str, run_id: str
-) -> list[dict]:
+def dead_letter_records(rows: pd.DataFrame, reasons: pd.Series, *, day: dt.date, stage: str, run_id: str) -> list[dict]:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     records = []
     for (_, row), reason in zip(rows.iterrows(), reasons, strict=True):

@@ -57,5 +57,10 @@ def dagster_bin() -> str:
     return str(candidate) if candidate.exists() else "dagster"
 
 
-def run_dagster(args: list[str]) -> int:
-    return subprocess.call([dagster_bin(), *args], cwd=PROJECT_ROOT)
+def run_dagster(args: list[str], log_file: Path | None = None) -> int:
+    """Run the plain Dagster CLI; its event log goes to `log_file` when given (the console otherwise)."""
+    if log_file is None:
+        return subprocess.call([dagster_bin(), *args], cwd=PROJECT_ROOT)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "wb") as out:
+        return subprocess.call([dagster_bin(), *args], cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT)

@@ -13,8 +13,15 @@ PIPELINE_ORDER = ["raw_leads", "new_leads", "lead_contacts", "litigator_scrub", 
 HEADLINE = {
     "raw_leads": ["rows_out"],
     "new_leads": ["rows_in", "already_delivered", "duplicates", "dead_lettered", "rows_out"],
-    "lead_contacts": ["leads_in", "searches", "cache_hits", "dead_lettered", "phones", "idicore_retries",
-                      "idicore_http_429"],
+    "lead_contacts": [
+        "leads_in",
+        "searches",
+        "cache_hits",
+        "dead_lettered",
+        "phones",
+        "idicore_retries",
+        "idicore_http_429",
+    ],
     "litigator_scrub": ["phones", "status_litigator", "status_clear", "status_unknown", "ccc_calls"],
     "dnc_scrub": ["phones", "status_listed", "status_clear", "status_unknown"],
     "lead_results": ["rows_out", "leads", "callable", "blocked"],
@@ -68,15 +75,13 @@ def print_run_report(instance: dg.DagsterInstance, run_id: str | None = None) ->
     views = stage_views(instance, run.run_id)
     wall = (record.end_time - record.start_time) if record.end_time and record.start_time else None
     partition = run.tags.get("dagster/partition", "-")
-    print(f"Run {run.run_id} [{run.status.value}] partition {partition}"
-          + (f", {wall:.2f} s wall" if wall else ""))
+    print(f"Run {run.run_id} [{run.status.value}] partition {partition}" + (f", {wall:.2f} s wall" if wall else ""))
     print(f"  {'stage':<18} {'asset':<16} {'status':<12} {'seconds':>8}  figures")
     ordered = [k for k in PIPELINE_ORDER if k in views] + [k for k in views if k not in PIPELINE_ORDER]
     for key in ordered:
         view = views[key]
         seconds = view.metadata.get("stage_seconds", view.seconds)
-        figures = ", ".join(f"{name}={view.metadata[name]}" for name in HEADLINE.get(key, [])
-                            if name in view.metadata)
+        figures = ", ".join(f"{name}={view.metadata[name]}" for name in HEADLINE.get(key, []) if name in view.metadata)
         shown = f"{seconds:8.2f}" if isinstance(seconds, int | float) else f"{'-':>8}"
         print(f"  {STAGE_NAMES.get(key, key):<18} {key:<16} {view.status:<12} {shown}  {figures}")
     return 0 if run.status == dg.DagsterRunStatus.SUCCESS else 1

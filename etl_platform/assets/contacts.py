@@ -1,6 +1,5 @@
 """lead_contacts (idiCORE): up to 3 phones and 3 e-mails per lead, best idiCORE rank first."""
 
-
 import asyncio
 import datetime as dt
 import json
@@ -37,11 +36,13 @@ def query_for(lead: pd.Series) -> PersonQuery:
 
 
 def cache_payload(result: SearchResult) -> str:
-    return json.dumps({
-        "status": result.status,
-        "phones": [[p.phone, p.rank, p.type] for p in result.phones],
-        "emails": list(result.emails),
-    })
+    return json.dumps(
+        {
+            "status": result.status,
+            "phones": [[p.phone, p.rank, p.type] for p in result.phones],
+            "emails": list(result.emails),
+        }
+    )
 
 
 def from_cache(lead_id: str, payload: str) -> SearchResult:
@@ -54,11 +55,25 @@ def contact_rows(result: SearchResult) -> list[dict]:
     """One row per phone; a lead with no usable phone keeps one row with PHONE = None."""
     emails = ",".join(result.emails) or None
     if not result.phones:
-        return [{"LEAD_ID": result.lead_id, "PHONE": None, "PHONE_RANK": None, "PHONE_TYPE": None,
-                 "EMAILS": emails, "MATCH": result.status}]
+        return [
+            {
+                "LEAD_ID": result.lead_id,
+                "PHONE": None,
+                "PHONE_RANK": None,
+                "PHONE_TYPE": None,
+                "EMAILS": emails,
+                "MATCH": result.status,
+            }
+        ]
     return [
-        {"LEAD_ID": result.lead_id, "PHONE": p.phone, "PHONE_RANK": p.rank, "PHONE_TYPE": p.type,
-         "EMAILS": emails, "MATCH": result.status}
+        {
+            "LEAD_ID": result.lead_id,
+            "PHONE": p.phone,
+            "PHONE_RANK": p.rank,
+            "PHONE_TYPE": p.type,
+            "EMAILS": emails,
+            "MATCH": result.status,
+        }
         for p in result.phones
     ]
 
@@ -67,13 +82,17 @@ def contact_rows(result: SearchResult) -> list[dict]:
     partitions_def=daily_partitions,
     group_name="enrichment",
     kinds={"python", "pandas"},
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL,
-                                jitter=dg.Jitter.PLUS_MINUS),
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
     description="idiCORE people search: <= 3 phones and <= 3 e-mails per lead, disconnected numbers dropped; "
     "answers cached by person so nobody is paid for twice.",
 )
-def lead_contacts(context: dg.AssetExecutionContext, new_leads: pd.DataFrame, idicore: IdiCoreResource,
-                  snowflake: SnowflakeResource, settings: PipelineSettings) -> dg.Output[pd.DataFrame]:
+def lead_contacts(
+    context: dg.AssetExecutionContext,
+    new_leads: pd.DataFrame,
+    idicore: IdiCoreResource,
+    snowflake: SnowflakeResource,
+    settings: PipelineSettings,
+) -> dg.Output[pd.DataFrame]:
     record = StageRecord("lead_contacts")
     day = day_of(context)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -96,7 +115,8 @@ def lead_contacts(context: dg.AssetExecutionContext, new_leads: pd.DataFrame, id
         raise dg.Failure(f"idiCORE configuration error: {err}", allow_retries=False) from None
     by_key = dict(zip(to_search, searched, strict=True))
 
-    failed = [r for r in searched if not r.ok]
+    # Only vendor trouble counts against the error budget; a refused query is the lead's problem.
+    failed = [r for r in searched if r.status == "failed"]
     if error_share_exceeded(len(failed), len(searched), settings.max_vendor_error_share):
         raise dg.Failure(
             f"idiCORE failed for {len(failed)} of {len(searched)} searches (limit "
@@ -110,16 +130,23 @@ def lead_contacts(context: dg.AssetExecutionContext, new_leads: pd.DataFrame, id
         key = lead["PERSON_KEY"]
         result = from_cache(lead["LEAD_ID"], cached[key]) if key in cached else by_key[key]
         if result.ok:
-            rows.extend(contact_rows(SearchResult(str(lead["LEAD_ID"]), result.status, result.phones,
-                                                  result.emails)))
+            rows.extend(contact_rows(SearchResult(str(lead["LEAD_ID"]), result.status, result.phones, result.emails)))
         else:
             dead.append((position, f"idicore_{result.reason}"))
 
-    fresh = [{"PERSON_KEY": k, "RESULT_JSON": cache_payload(r), "FETCHED_AT": now}
-             for k, r in by_key.items() if r.status == "found"]
+    fresh = [
+        {"PERSON_KEY": k, "RESULT_JSON": cache_payload(r), "FETCHED_AT": now}
+        for k, r in by_key.items()
+        if r.status == "found"
+    ]
     dead_rows = new_leads.loc[[p for p, _ in dead]]
-    letters = dead_letter_records(dead_rows.drop(columns=["PERSON_KEY"]), pd.Series([r for _, r in dead]),
-                                  day=day, stage="idicore", run_id=context.run_id)
+    letters = dead_letter_records(
+        dead_rows.drop(columns=["PERSON_KEY"]),
+        pd.Series([r for _, r in dead]),
+        day=day,
+        stage="idicore",
+        run_id=context.run_id,
+    )
     with warehouse.session() as session:
         replace_dead_letters(session, day, "idicore", letters)
         if fresh:
@@ -137,6 +164,8 @@ def lead_contacts(context: dg.AssetExecutionContext, new_leads: pd.DataFrame, id
         cache_hits=int(new_leads["PERSON_KEY"].isin(list(cached)).sum()),
         found=sum(1 for r in searched if r.status == "found"),
         no_match=sum(1 for r in searched if r.status == "no_match"),
+        rejected=sum(1 for r in searched if r.status == "rejected"),
+        failed=len(failed),
         dead_lettered=len(dead),
         leads_out=int(contacts["LEAD_ID"].nunique()),
         leads_without_phone=int(contacts["PHONE"].isna().sum()),
@@ -147,6 +176,11 @@ def lead_contacts(context: dg.AssetExecutionContext, new_leads: pd.DataFrame, id
         rate_limit_configured=idicore.rate_limit,
         **stats.as_metadata("idicore"),
     )
-    context.log.info("idiCORE: %d leads, %d searches, %d dead-lettered, %d phones", len(new_leads),
-                     len(searched), len(dead), int(contacts["PHONE"].notna().sum()))
+    context.log.info(
+        "idiCORE: %d leads, %d searches, %d dead-lettered, %d phones",
+        len(new_leads),
+        len(searched),
+        len(dead),
+        int(contacts["PHONE"].notna().sum()),
+    )
     return dg.Output(contacts, metadata=record.metadata())

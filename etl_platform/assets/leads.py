@@ -1,6 +1,5 @@
 """raw_leads (Snowflake Query) and new_leads (Pre-filtering)."""
 
-
 import hashlib
 import re
 
@@ -16,7 +15,64 @@ from etl_platform.warehouse import Warehouse
 
 LEAD_COLUMNS = ["LEAD_ID", "FIRST_NAME", "LAST_NAME", "ADDRESS", "CITY", "STATE", "ZIP", "EMAIL", "CREATED_AT"]
 US_STATES = frozenset(
-    ["AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY", "DC", "PR", "VI", "GU", "AS", "MP"]
+    [
+        "AL",
+        "AK",
+        "AZ",
+        "AR",
+        "CA",
+        "CO",
+        "CT",
+        "DE",
+        "FL",
+        "GA",
+        "HI",
+        "ID",
+        "IL",
+        "IN",
+        "IA",
+        "KS",
+        "KY",
+        "LA",
+        "ME",
+        "MD",
+        "MA",
+        "MI",
+        "MN",
+        "MS",
+        "MO",
+        "MT",
+        "NE",
+        "NV",
+        "NH",
+        "NJ",
+        "NM",
+        "NY",
+        "NC",
+        "ND",
+        "OH",
+        "OK",
+        "OR",
+        "PA",
+        "RI",
+        "SC",
+        "SD",
+        "TN",
+        "TX",
+        "UT",
+        "VT",
+        "VA",
+        "WA",
+        "WV",
+        "WI",
+        "WY",
+        "DC",
+        "PR",
+        "VI",
+        "GU",
+        "AS",
+        "MP",
+    ]
 )
 ZIP_RE = re.compile(r"^\d{5}(-?\d{4})?$")
 
@@ -27,8 +83,9 @@ ZIP_RE = re.compile(r"^\d{5}(-?\d{4})?$")
     kinds={"snowflake", "pandas"},
     description="The partition's leads from LEADS (sql/extract_leads.sql, bind parameters).",
 )
-def raw_leads(context: dg.AssetExecutionContext, snowflake: SnowflakeResource,
-              settings: PipelineSettings) -> dg.Output[pd.DataFrame]:
+def raw_leads(
+    context: dg.AssetExecutionContext, snowflake: SnowflakeResource, settings: PipelineSettings
+) -> dg.Output[pd.DataFrame]:
     record = StageRecord("raw_leads")
     with Warehouse(snowflake, settings.snowflake_batch_rows).session() as session:
         leads = session.frame("extract_leads", day_bounds(day_of(context)))
@@ -78,8 +135,9 @@ def rejection_reasons(leads: pd.DataFrame) -> pd.Series:
     description="Leads not delivered by an earlier partition, deduplicated and valid; invalid ones are "
     "dead-lettered with a reason.",
 )
-def new_leads(context: dg.AssetExecutionContext, raw_leads: pd.DataFrame, snowflake: SnowflakeResource,
-              settings: PipelineSettings) -> dg.Output[pd.DataFrame]:
+def new_leads(
+    context: dg.AssetExecutionContext, raw_leads: pd.DataFrame, snowflake: SnowflakeResource, settings: PipelineSettings
+) -> dg.Output[pd.DataFrame]:
     record = StageRecord("new_leads")
     day = day_of(context)
     with Warehouse(snowflake, settings.snowflake_batch_rows).session() as session:
@@ -95,8 +153,9 @@ def new_leads(context: dg.AssetExecutionContext, raw_leads: pd.DataFrame, snowfl
 
         reasons = rejection_reasons(deduped)
         rejected = reasons.notna()
-        letters = dead_letter_records(deduped[rejected], reasons[rejected], day=day, stage="pre_filter",
-                                      run_id=context.run_id)
+        letters = dead_letter_records(
+            deduped[rejected], reasons[rejected], day=day, stage="pre_filter", run_id=context.run_id
+        )
         replace_dead_letters(session, day, "pre_filter", letters)
 
     valid = deduped[~rejected].copy()
@@ -112,6 +171,10 @@ def new_leads(context: dg.AssetExecutionContext, raw_leads: pd.DataFrame, snowfl
     )
     context.log.info(
         "pre-filter: %d in, %d already delivered, %d duplicates, %d dead-lettered, %d new",
-        len(raw_leads), already_delivered, duplicates, int(rejected.sum()), len(valid),
+        len(raw_leads),
+        already_delivered,
+        duplicates,
+        int(rejected.sum()),
+        len(valid),
     )
     return dg.Output(valid, metadata=record.metadata())

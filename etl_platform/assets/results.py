@@ -1,6 +1,5 @@
 """lead_results (Results Upload): one verdict per (lead, phone), replacing the partition in LEAD_RESULTS."""
 
-
 import datetime as dt
 
 import dagster as dg
@@ -13,8 +12,19 @@ from etl_platform.stages import StageRecord
 from etl_platform.verdict import ScrubOutcome, decide
 from etl_platform.warehouse import Warehouse
 
-RESULT_COLUMNS = ["PARTITION_DATE", "LEAD_ID", "PHONE", "PHONE_RANK", "LITIGATOR_STATUS", "DNC_STATUS",
-                  "CALLABLE", "BLOCK_REASON", "EMAILS", "SCRUBBED_AT", "RUN_ID"]
+RESULT_COLUMNS = [
+    "PARTITION_DATE",
+    "LEAD_ID",
+    "PHONE",
+    "PHONE_RANK",
+    "LITIGATOR_STATUS",
+    "DNC_STATUS",
+    "CALLABLE",
+    "BLOCK_REASON",
+    "EMAILS",
+    "SCRUBBED_AT",
+    "RUN_ID",
+]
 
 
 def _outcomes(frame: pd.DataFrame, prefix: str) -> dict[str, ScrubOutcome]:
@@ -26,23 +36,40 @@ def _outcomes(frame: pd.DataFrame, prefix: str) -> dict[str, ScrubOutcome]:
     }
 
 
-def build_results(contacts: pd.DataFrame, litigator: pd.DataFrame, dnc: pd.DataFrame, *, day: dt.date,
-                  run_id: str, scrubbed_at: dt.datetime) -> pd.DataFrame:
+def build_results(
+    contacts: pd.DataFrame,
+    litigator: pd.DataFrame,
+    dnc: pd.DataFrame,
+    *,
+    day: dt.date,
+    run_id: str,
+    scrubbed_at: dt.datetime,
+) -> pd.DataFrame:
     """Join contacts with both scrubs by exact phone; `decide` is the only source of CALLABLE."""
     lit = _outcomes(litigator, "LITIGATOR")
     dn = _outcomes(dnc, "DNC")
     rows = []
-    for lead_id, phone, rank, emails in zip(contacts["LEAD_ID"], contacts["PHONE"], contacts["PHONE_RANK"],
-                                            contacts["EMAILS"], strict=True):
+    for lead_id, phone, rank, emails in zip(
+        contacts["LEAD_ID"], contacts["PHONE"], contacts["PHONE_RANK"], contacts["EMAILS"], strict=True
+    ):
         phone = None if pd.isna(phone) else str(phone)
         lit_outcome, dnc_outcome = lit.get(phone), dn.get(phone)
         verdict = decide(phone, lit_outcome, dnc_outcome)
-        rows.append((
-            day.isoformat(), lead_id, phone, None if pd.isna(rank) else int(rank),
-            None if phone is None else (str(lit_outcome.status) if lit_outcome else "unknown"),
-            None if phone is None else (str(dnc_outcome.status) if dnc_outcome else "unknown"),
-            verdict.callable, verdict.block_reason, None if pd.isna(emails) else emails, scrubbed_at, run_id,
-        ))
+        rows.append(
+            (
+                day.isoformat(),
+                lead_id,
+                phone,
+                None if pd.isna(rank) else int(rank),
+                None if phone is None else (str(lit_outcome.status) if lit_outcome else "unknown"),
+                None if phone is None else (str(dnc_outcome.status) if dnc_outcome else "unknown"),
+                verdict.callable,
+                verdict.block_reason,
+                None if pd.isna(emails) else emails,
+                scrubbed_at,
+                run_id,
+            )
+        )
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
@@ -52,13 +79,24 @@ def build_results(contacts: pd.DataFrame, litigator: pd.DataFrame, dnc: pd.DataF
     kinds={"snowflake", "pandas"},
     description="The final verdict per (lead, phone); replaces the partition in LEAD_RESULTS in one transaction.",
 )
-def lead_results(context: dg.AssetExecutionContext, lead_contacts: pd.DataFrame, litigator_scrub: pd.DataFrame,
-                 dnc_scrub: pd.DataFrame, snowflake: SnowflakeResource,
-                 settings: PipelineSettings) -> dg.Output[pd.DataFrame]:
+def lead_results(
+    context: dg.AssetExecutionContext,
+    lead_contacts: pd.DataFrame,
+    litigator_scrub: pd.DataFrame,
+    dnc_scrub: pd.DataFrame,
+    snowflake: SnowflakeResource,
+    settings: PipelineSettings,
+) -> dg.Output[pd.DataFrame]:
     record = StageRecord("lead_results")
     day = day_of(context)
-    results = build_results(lead_contacts, litigator_scrub, dnc_scrub, day=day, run_id=context.run_id,
-                            scrubbed_at=dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    results = build_results(
+        lead_contacts,
+        litigator_scrub,
+        dnc_scrub,
+        day=day,
+        run_id=context.run_id,
+        scrubbed_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+    )
     records = results.astype(object).where(results.notna(), None).to_dict("records")
     with Warehouse(snowflake, settings.snowflake_batch_rows).session() as session:
         session.ensure_tables()
@@ -75,8 +113,10 @@ def lead_results(context: dg.AssetExecutionContext, lead_contacts: pd.DataFrame,
         phones=int(results["PHONE"].notna().sum()),
         callable=int(results["CALLABLE"].sum()),
         blocked=int((~results["CALLABLE"]).sum()),
-        **{f"blocked_{k.split(':')[0].lower()}": int(v) for k, v in
-           blocked.str.split(":").str[0].value_counts().items()},
+        **{
+            f"blocked_{k.split(':')[0].lower()}": int(v)
+            for k, v in blocked.str.split(":").str[0].value_counts().items()
+        },
     )
     context.log.info("uploaded %d rows for %s: %d callable", len(results), day, int(results["CALLABLE"].sum()))
     return dg.Output(results, metadata=record.metadata())

@@ -4,7 +4,6 @@ Both scrubs return one row per distinct phone with a status and, when not a plai
 They do not depend on each other. Unknown is a first-class answer: it blocks the phone downstream.
 """
 
-
 import datetime as dt
 from pathlib import Path
 
@@ -60,8 +59,12 @@ def dnc_registry(context: dg.AssetExecutionContext, dnc: DncRegistryResource) ->
             + "\n".join(f"| {c.area_code} | {c.copy_date} | {c.numbers} |" for c in report.area_codes)
         ),
     )
-    context.log.info("DNC registry: %d numbers in %d area codes (%s)", report.numbers, len(report.area_codes),
-                     "rebuilt" if report.changed else "unchanged")
+    context.log.info(
+        "DNC registry: %d numbers in %d area codes (%s)",
+        report.numbers,
+        len(report.area_codes),
+        "rebuilt" if report.changed else "unchanged",
+    )
     return dg.MaterializeResult(metadata=record.metadata())
 
 
@@ -69,12 +72,12 @@ def dnc_registry(context: dg.AssetExecutionContext, dnc: DncRegistryResource) ->
     partitions_def=daily_partitions,
     group_name="compliance",
     kinds={"python", "pandas"},
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL,
-                                jitter=dg.Jitter.PLUS_MINUS),
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
     description="CCC litigator scrub: one row per phone, litigator / clear / unknown (with reason).",
 )
-def litigator_scrub(context: dg.AssetExecutionContext, lead_contacts: pd.DataFrame, ccc: CccResource,
-                    settings: PipelineSettings) -> dg.Output[pd.DataFrame]:
+def litigator_scrub(
+    context: dg.AssetExecutionContext, lead_contacts: pd.DataFrame, ccc: CccResource, settings: PipelineSettings
+) -> dg.Output[pd.DataFrame]:
     record = StageRecord("litigator_scrub")
     phones = phones_of(lead_contacts)
     client = ccc.client()
@@ -83,16 +86,22 @@ def litigator_scrub(context: dg.AssetExecutionContext, lead_contacts: pd.DataFra
     except ConfigurationError as err:
         raise dg.Failure(f"CCC configuration error: {err}", allow_retries=False) from None
     frame = outcome_frame(outcomes, "LITIGATOR")
-    vendor_failed = int((frame["LITIGATOR_STATUS"].eq("unknown")
-                         & ~frame["LITIGATOR_REASON"].isin(NOT_VENDOR_FAILURES)).sum())
+    vendor_failed = int(
+        (frame["LITIGATOR_STATUS"].eq("unknown") & ~frame["LITIGATOR_REASON"].isin(NOT_VENDOR_FAILURES)).sum()
+    )
     if error_share_exceeded(vendor_failed, len(frame), settings.max_vendor_error_share):
         raise dg.Failure(
             f"CCC gave no verdict for {vendor_failed} of {len(frame)} phones; failing rather than "
             "publishing a partition of blocked numbers",
             metadata=client.stats.as_metadata("ccc"),
         )
-    record.add(phones=len(frame), vendor_unknown=vendor_failed, batch_size=ccc.batch_size,
-               **status_counts(frame, "LITIGATOR_STATUS"), **client.stats.as_metadata("ccc"))
+    record.add(
+        phones=len(frame),
+        vendor_unknown=vendor_failed,
+        batch_size=ccc.batch_size,
+        **status_counts(frame, "LITIGATOR_STATUS"),
+        **client.stats.as_metadata("ccc"),
+    )
     return dg.Output(frame, metadata=record.metadata())
 
 
@@ -104,8 +113,9 @@ def litigator_scrub(context: dg.AssetExecutionContext, lead_contacts: pd.DataFra
     description="National DNC scrub against the local store: listed / clear / unknown (stale copy, area code "
     "not covered, registry missing).",
 )
-def dnc_scrub(context: dg.AssetExecutionContext, lead_contacts: pd.DataFrame,
-              dnc: DncRegistryResource) -> dg.Output[pd.DataFrame]:
+def dnc_scrub(
+    context: dg.AssetExecutionContext, lead_contacts: pd.DataFrame, dnc: DncRegistryResource
+) -> dg.Output[pd.DataFrame]:
     record = StageRecord("dnc_scrub")
     phones = phones_of(lead_contacts)
     store = dnc.store()
@@ -116,6 +126,10 @@ def dnc_scrub(context: dg.AssetExecutionContext, lead_contacts: pd.DataFrame,
         outcomes.update(store.lookup(phones[start : start + dnc.batch_size], scrub_day))
     frame = outcome_frame(outcomes, "DNC")
     reasons = frame["DNC_REASON"].dropna().value_counts()
-    record.add(phones=len(frame), batch_size=dnc.batch_size, **status_counts(frame, "DNC_STATUS"),
-               **{f"unknown_{k}": int(v) for k, v in reasons.items()})
+    record.add(
+        phones=len(frame),
+        batch_size=dnc.batch_size,
+        **status_counts(frame, "DNC_STATUS"),
+        **{f"unknown_{k}": int(v) for k, v in reasons.items()},
+    )
     return dg.Output(frame, metadata=record.metadata())

@@ -23,9 +23,7 @@ from etl_platform.sandbox.world import World
 MAX_PHONES = 10_000
 
 
-def create_app(
-    world: World, behaviour: Behaviour, login_id: str, counters: Counters | None = None
-) -> Starlette:
+def create_app(world: World, behaviour: Behaviour, login_id: str, counters: Counters | None = None) -> Starlette:
     counters = counters or Counters()
 
     async def litigator(request: Request) -> Response:

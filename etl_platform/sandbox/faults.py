@@ -17,7 +17,15 @@ PROFILES: dict[str, dict[str, float]] = {
     "down": {"503": 1.0},
 }
 FAULT_KINDS = (
-    "429", "500", "503", "slow", "drop", "malformed", "html", "missing_phone", "token_expiry",
+    "429",
+    "500",
+    "503",
+    "slow",
+    "drop",
+    "malformed",
+    "html",
+    "missing_phone",
+    "token_expiry",
     "too_many_matches",
 )
 

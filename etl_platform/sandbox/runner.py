@@ -151,8 +151,16 @@ class Sandbox:
         creds = SANDBOX_CREDENTIALS
         apps = [
             (fakesnow.server.app, s.snowflake_port),
-            (idicore_app.create_app(self.world, self.idicore, creds["IDICORE_CLIENT_ID"],
-                                    creds["IDICORE_CLIENT_SECRET"], self.idicore_counters), s.idicore_port),
+            (
+                idicore_app.create_app(
+                    self.world,
+                    self.idicore,
+                    creds["IDICORE_CLIENT_ID"],
+                    creds["IDICORE_CLIENT_SECRET"],
+                    self.idicore_counters,
+                ),
+                s.idicore_port,
+            ),
             (ccc_app.create_app(self.world, self.ccc, creds["CCC_LOGIN_ID"], self.ccc_counters), s.ccc_port),
         ]
         for app, port in apps:
@@ -190,8 +198,11 @@ class Sandbox:
 
         env = self.env
         return snowflake.connector.connect(
-            account=env["SNOWFLAKE_ACCOUNT"], user=env["SNOWFLAKE_USER"], password=env["SNOWFLAKE_PASSWORD"],
-            database=env["SNOWFLAKE_DATABASE"], schema=env["SNOWFLAKE_SCHEMA"],
+            account=env["SNOWFLAKE_ACCOUNT"],
+            user=env["SNOWFLAKE_USER"],
+            password=env["SNOWFLAKE_PASSWORD"],
+            database=env["SNOWFLAKE_DATABASE"],
+            schema=env["SNOWFLAKE_SCHEMA"],
             **connection_args_from_env(env),
         )
 
@@ -218,7 +229,9 @@ class Sandbox:
                 seeded[day.isoformat()] = len(rows)
         return seeded
 
-    def write_registry(self, copy_date: dt.date | None = None, area_codes: tuple[str, ...] = COVERED_AREA_CODES) -> Path:
+    def write_registry(
+        self, copy_date: dt.date | None = None, area_codes: tuple[str, ...] = COVERED_AREA_CODES
+    ) -> Path:
         """FTC-format full-list files, one per area code, named with the copy date."""
         copy_date = copy_date or dt.datetime.now(dt.UTC).date() - dt.timedelta(days=self.settings.registry_age_days)
         source = Path(self.env["DNC_SOURCE_DIR"])
@@ -242,8 +255,13 @@ def serve_forever(root: Path) -> None:
     sandbox = Sandbox(settings).start()
     seeded = sandbox.seed_leads()
     sandbox.write_registry()
-    log.info("sandbox up: snowflake:%s idicore:%s ccc:%s; leads per day %s", settings.snowflake_port,
-             settings.idicore_port, settings.ccc_port, seeded)
+    log.info(
+        "sandbox up: snowflake:%s idicore:%s ccc:%s; leads per day %s",
+        settings.snowflake_port,
+        settings.idicore_port,
+        settings.ccc_port,
+        seeded,
+    )
     (root / "ready").write_text(str(os.getpid()))
     try:
         while True:

@@ -121,8 +121,9 @@ class CccClient:
             raise as_vendor_error(exc) from None
         if err := classify_status(response):
             if isinstance(err, ConfigurationError):
-                raise ConfigurationError(err.kind, f"CCC answered HTTP {response.status_code}: check CCC_LOGIN_ID"
-                                         " and CCC_LITIGATOR_URL")
+                raise ConfigurationError(
+                    err.kind, f"CCC answered HTTP {response.status_code}: check CCC_LOGIN_ID and CCC_LITIGATOR_URL"
+                )
             raise err
         return parse_litigator_reply(batch, response)
 

@@ -51,8 +51,9 @@ def classify_status(response: httpx.Response) -> VendorError | None:
     if status == 429:
         return RetryableError("http_429", "rate limited", parse_retry_after(response.headers.get("retry-after")))
     if status >= 500:
-        return RetryableError(f"http_{status}", f"server error {status}",
-                              parse_retry_after(response.headers.get("retry-after")))
+        return RetryableError(
+            f"http_{status}", f"server error {status}", parse_retry_after(response.headers.get("retry-after"))
+        )
     if status in (401, 403, 404):
         return ConfigurationError(f"http_{status}", f"HTTP {status} from {response.request.url.host}")
     return PermanentError(f"http_{status}", f"HTTP {status}")

@@ -46,8 +46,12 @@ class FullListParser:
 
     def relation(self, conn: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyRelation:
         raw = conn.read_csv(
-            str(path), header=False, columns={"a": "VARCHAR", "b": "VARCHAR"}, sep=",",
-            null_padding=True, ignore_errors=True,
+            str(path),
+            header=False,
+            columns={"a": "VARCHAR", "b": "VARCHAR"},
+            sep=",",
+            null_padding=True,
+            ignore_errors=True,
         )
         return raw.project(
             """CASE
@@ -107,8 +111,7 @@ class DncStore:
             raise FileNotFoundError(f"no registry files in DNC_SOURCE_DIR ({source_dir})")
         fingerprint = _fingerprint(files)
         if not force and self.path.exists() and self.fingerprint() == fingerprint:
-            return LoadReport(False, self.count(), tuple(self.coverage()), time.perf_counter() - started,
-                              fingerprint)
+            return LoadReport(False, self.count(), tuple(self.coverage()), time.perf_counter() - started, fingerprint)
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         staging = self.path.with_suffix(f".loading-{os.getpid()}")
@@ -117,9 +120,9 @@ class DncStore:
         with duckdb.connect(str(staging)) as conn:
             conn.execute("CREATE TABLE staged (phone BIGINT, area_code VARCHAR, copy_date DATE)")
             for f in files:
-                rel = parser.relation(conn, f)
                 copy_date = copy_date_of(f)
-                conn.execute("CREATE OR REPLACE TEMP TABLE one AS SELECT phone FROM rel")
+                conn.execute("DROP TABLE IF EXISTS one")
+                parser.relation(conn, f).create("one")
                 total, good = conn.execute("SELECT count(*), count(phone) FROM one").fetchone()
                 if not good:
                     copies.setdefault(f"?{f.name}", AreaCodeCopy("?", copy_date, 0, total, f.name))
@@ -141,6 +144,7 @@ class DncStore:
             # Sorted storage makes DuckDB's zone maps prune most row groups on a point look-up.
             conn.execute("CREATE TABLE numbers AS SELECT DISTINCT phone FROM staged ORDER BY phone")
             conn.execute("DROP TABLE staged")
+            conn.execute("DROP TABLE IF EXISTS one")
             conn.execute(
                 "CREATE TABLE coverage (area_code VARCHAR PRIMARY KEY, copy_date DATE, numbers BIGINT,"
                 " rejected_lines BIGINT, source_file VARCHAR)"
@@ -155,8 +159,13 @@ class DncStore:
             conn.execute("INSERT INTO meta VALUES (?, now())", [fingerprint])
             count = conn.execute("SELECT count(*) FROM numbers").fetchone()[0]
         os.replace(staging, self.path)
-        return LoadReport(True, count, tuple(sorted(good_copies, key=lambda c: c.area_code)),
-                          time.perf_counter() - started, fingerprint)
+        return LoadReport(
+            True,
+            count,
+            tuple(sorted(good_copies, key=lambda c: c.area_code)),
+            time.perf_counter() - started,
+            fingerprint,
+        )
 
     # --- reading ----------------------------------------------------------------------------------
     def _connect(self) -> duckdb.DuckDBPyConnection:

@@ -72,7 +72,7 @@ class FoundPhone:
 @dataclass(frozen=True)
 class SearchResult:
     lead_id: str
-    status: str  # "found" | "no_match" | "failed"
+    status: str  # "found" | "no_match" | "rejected" (idiCORE refused this query) | "failed" (vendor trouble)
     phones: tuple[FoundPhone, ...] = ()
     emails: tuple[str, ...] = ()
     reason: str | None = None  # for "failed": a reason code for the dead-letter row
@@ -129,8 +129,12 @@ def parse_search_reply(lead_id: str, payload: object) -> SearchResult:
     emails.sort(key=lambda item: (item[0], item[1]))
     unique_emails = list(dict.fromkeys(e for _, _, e in emails))[:MAX_EMAILS]
     return SearchResult(
-        lead_id, "found", tuple(phones), tuple(unique_emails),
-        dropped_disconnected=disconnected, dropped_invalid=invalid,
+        lead_id,
+        "found",
+        tuple(phones),
+        tuple(unique_emails),
+        dropped_disconnected=disconnected,
+        dropped_invalid=invalid,
     )
 
 
@@ -252,6 +256,8 @@ class IdiCoreClient:
                                 self._in_flight -= 1
         except ConfigurationError:
             raise
+        except PermanentError as err:
+            return SearchResult(query.lead_id, "rejected", reason=err.kind)
         except VendorError as err:
             self.stats.failed_calls += 1
             return SearchResult(query.lead_id, "failed", reason=err.kind)
