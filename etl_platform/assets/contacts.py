@@ -132,7 +132,7 @@ def lead_contacts(
         if result.ok:
             rows.extend(contact_rows(SearchResult(str(lead["LEAD_ID"]), result.status, result.phones, result.emails)))
         else:
-            dead.append((position, f"idicore_{result.reason}"))
+            dead.append((position, str(result.reason)))
 
     fresh = [
         {"PERSON_KEY": k, "RESULT_JSON": cache_payload(r), "FETCHED_AT": now}

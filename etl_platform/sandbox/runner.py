@@ -143,6 +143,8 @@ class Sandbox:
 
         s = self.settings
         s.root.mkdir(parents=True, exist_ok=True)
+        # fakesnow logs every session login and failing statement at INFO; keep the sandbox quiet.
+        logging.getLogger("fakesnow.server").setLevel(logging.WARNING)
         if s.persist_snowflake:
             # fakesnow's server keeps one shared instance; giving it a folder makes the sandbox warehouse
             # survive restarts, as a real one would.

@@ -167,14 +167,15 @@ class World:
                 "EMAIL": fake.email() if rng.random() < 0.7 else None,
                 "CREATED_AT": start + dt.timedelta(seconds=rng.randint(0, 86399)),
             }
-            flaw = rng.random()
-            if flaw < 0.01:
+            # Fixed positions, so every day has each kind of bad row for the tests to find.
+            flaw = i % 50
+            if flaw == 5:
                 row["LAST_NAME"] = None
-            elif flaw < 0.02:
+            elif flaw == 15:
                 row["STATE"] = "ZZ"
-            elif flaw < 0.03:
+            elif flaw == 25:
                 row["ZIP"] = "12"
-            elif flaw < 0.035:
+            elif flaw == 35:
                 row["ADDRESS"], row["ZIP"] = None, None  # too broad for idiCORE: TooManyMatches
             rows.append(row)
         # exact duplicates of a few rows (the feed re-sends within a day)
