@@ -1,0 +1,49 @@
+# The two commands: `make run` (a daily partition end to end on the local sandbox) and `make test`.
+# Everything else is set up by them on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint dev sandbox-start sandbox-stop clean
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip sync -q --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Materialize yesterday's partition (or PARTITION=YYYY-MM-DD) on the sandbox; PROFILE=flaky|hostile|down|...
+run: install
+	./scripts/ensure_postgres.sh
+	$(BIN)/etl-platform run $(if $(PARTITION),--partition $(PARTITION)) $(if $(PROFILE),--profile $(PROFILE))
+
+## The test suite (real sandbox servers, real PostgreSQL).
+test: install
+	./scripts/ensure_postgres.sh
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## The Dagster UI on the sandbox: http://127.0.0.1:3000
+dev: install
+	./scripts/ensure_postgres.sh
+	$(BIN)/etl-platform setup
+	$(BIN)/etl-platform sandbox start
+	DAGSTER_HOME=$(CURDIR) $(BIN)/dagster dev -w workspace.yaml
+
+sandbox-start: install
+	$(BIN)/etl-platform sandbox start $(if $(PROFILE),--profile $(PROFILE))
+
+sandbox-stop: install
+	$(BIN)/etl-platform sandbox stop
+
+clean:
+	-$(BIN)/etl-platform sandbox stop
+	rm -rf .sandbox storage logs history schedules .logs_queue .telemetry
