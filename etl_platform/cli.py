@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from etl_platform.environment import PROJECT_ROOT, ensure_postgres_database, load_env, run_dagster
 
@@ -91,19 +92,37 @@ def run_partition(partition: str, profile: str | None, skip_registry: bool, verb
     if uses_sandbox():
         sandbox_start(profile)
     module = ["-m", "etl_platform.definitions"]
-    log_file = None if verbose else PROJECT_ROOT / "logs" / f"run-{partition}.log"
+    logs = PROJECT_ROOT / "logs"
     if not skip_registry:
-        # The registry is not partitioned, so it is its own run; it skips the rebuild when files are unchanged.
-        code = run_dagster(["asset", "materialize", *module, "--select", "dnc_registry"], log_file)
-        if code:
-            print(_tail(log_file) if log_file else "", file=sys.stderr)
-            return code
+        if registry_up_to_date():
+            print("DNC registry up to date with DNC_SOURCE_DIR: not reloaded")
+        else:
+            # Not partitioned, so it is a run of its own before the partition's run.
+            log_file = None if verbose else logs / "dnc_registry.log"
+            code = run_dagster(["asset", "materialize", *module, "--select", "dnc_registry"], log_file)
+            if code:
+                print(_tail(log_file) if log_file else "", file=sys.stderr)
+                return code
+    log_file = None if verbose else logs / f"run-{partition}.log"
+    print(f"materializing {partition} with `dagster asset materialize` (event log: {log_file or 'console'})")
     started = time.perf_counter()
-    code = run_dagster(["asset", "materialize", *module, "--select", "not key:dnc_registry", "--partition", partition])
+    code = run_dagster(
+        ["asset", "materialize", *module, "--select", "not key:dnc_registry", "--partition", partition], log_file
+    )
     elapsed = time.perf_counter() - started
+    if code and log_file:
+        print(_tail(log_file), file=sys.stderr)
     print(f"\n`dagster asset materialize` for {partition}: {elapsed:.2f} s including process start-up\n")
     report_code = report(None)
     return code or report_code
+
+
+def registry_up_to_date() -> bool:
+    from etl_platform.vendors.dnc import DncStore
+
+    source = Path(os.environ["DNC_SOURCE_DIR"])
+    store = DncStore(Path(os.environ["DNC_REGISTRY_PATH"]))
+    return source.is_dir() and store.path.exists() and store.fingerprint() == store.source_fingerprint(source)
 
 
 def report(run_id: str | None) -> int:

@@ -14,16 +14,30 @@ from etl_platform_tests.conftest import DAY2
 from etl_platform_tests.helpers import results_for
 
 
-def test_dagster_cli_materializes_a_partition_and_report_reads_it(sandbox, dagster_home, instance, registry_loaded,
-                                                                  warehouse, tmp_path):
+def test_dagster_cli_materializes_a_partition_and_report_reads_it(
+    sandbox, dagster_home, instance, registry_loaded, warehouse, tmp_path
+):
     day = DAY2.replace(day=DAY2.day + 1)  # a day no other test runs
     sandbox.seed_leads([day], per_day=60)
     env = os.environ.copy()
     result = subprocess.run(
-        [dagster_bin(), "asset", "materialize", "-m", "etl_platform.definitions",
-         "--select", "not key:dnc_registry", "--partition", day.isoformat()],
+        [
+            dagster_bin(),
+            "asset",
+            "materialize",
+            "-m",
+            "etl_platform.definitions",
+            "--select",
+            "not key:dnc_registry",
+            "--partition",
+            day.isoformat(),
+        ],
         # Not the project folder: Dagster's CLI would load a developer's .env there over this environment.
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "RUN_SUCCESS" in result.stdout + result.stderr
@@ -33,8 +47,14 @@ def test_dagster_cli_materializes_a_partition_and_report_reads_it(sandbox, dagst
     records = instance.get_run_records(dg.RunsFilter(tags={"dagster/partition": day.isoformat()}))
     assert len(records) == 1 and records[0].dagster_run.status == dg.DagsterRunStatus.SUCCESS
     run_id = records[0].dagster_run.run_id
-    report = subprocess.run([sys.executable, "-m", "etl_platform.cli", "report", run_id[:8]], cwd=tmp_path,
-                            env=env, capture_output=True, text=True, timeout=120)
+    report = subprocess.run(
+        [sys.executable, "-m", "etl_platform.cli", "report", run_id[:8]],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert report.returncode == 0, report.stderr
     for stage in ("Snowflake Query", "Pre-filtering", "idiCORE", "CCC", "DNC", "Results Upload"):
         assert stage in report.stdout

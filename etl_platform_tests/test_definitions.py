@@ -46,7 +46,11 @@ def test_scrubs_do_not_depend_on_each_other(defs):
 def test_workspace_validates_with_the_dagster_cli(dagster_home, tmp_path):
     result = subprocess.run(
         [dagster_bin(), "definitions", "validate", "-w", str(PROJECT_ROOT / "workspace.yaml")],
-        cwd=tmp_path, env=os.environ.copy(), capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "etl_platform" in result.stdout + result.stderr

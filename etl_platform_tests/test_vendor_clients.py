@@ -21,9 +21,12 @@ FAST_RETRY = RetrySettings(max_attempts=3, max_seconds=10, backoff_initial=0.01,
 def idicore_client(sandbox, **overrides) -> IdiCoreClient:
     env = sandbox.env
     kwargs = dict(
-        auth_url=env["IDICORE_AUTH_URL"], search_url=env["IDICORE_SEARCH_URL"],
-        client_id=SANDBOX_CREDENTIALS["IDICORE_CLIENT_ID"], client_secret=SANDBOX_CREDENTIALS["IDICORE_CLIENT_SECRET"],
-        retry=FAST_RETRY, rate_limit=1000,
+        auth_url=env["IDICORE_AUTH_URL"],
+        search_url=env["IDICORE_SEARCH_URL"],
+        client_id=SANDBOX_CREDENTIALS["IDICORE_CLIENT_ID"],
+        client_secret=SANDBOX_CREDENTIALS["IDICORE_CLIENT_SECRET"],
+        retry=FAST_RETRY,
+        rate_limit=1000,
     )
     return IdiCoreClient(**(kwargs | overrides))
 
@@ -36,8 +39,9 @@ def ccc_client(sandbox, **overrides) -> CccClient:
 def people(sandbox, n: int) -> list[PersonQuery]:
     rows = sandbox.world.leads_for_day(dt.date(2026, 2, 1), n, with_resends=False)
     return [
-        PersonQuery(r["LEAD_ID"], r["FIRST_NAME"] or "", r["LAST_NAME"] or "", r["ADDRESS"], r["CITY"], r["STATE"],
-                    r["ZIP"])
+        PersonQuery(
+            r["LEAD_ID"], r["FIRST_NAME"] or "", r["LAST_NAME"] or "", r["ADDRESS"], r["CITY"], r["STATE"], r["ZIP"]
+        )
         for r in rows
         if r["FIRST_NAME"] and r["LAST_NAME"] and r["ZIP"] and r["ADDRESS"] and len(r["ZIP"]) == 5
     ][:n]
@@ -46,8 +50,9 @@ def people(sandbox, n: int) -> list[PersonQuery]:
 # --- idiCORE -------------------------------------------------------------------------------------------
 def test_idicore_token_is_plain_text_and_sent_without_bearer(sandbox):
     env = sandbox.env
-    token = httpx.post(env["IDICORE_AUTH_URL"], auth=("sandbox-client", "sandbox-secret"),
-                       json={"glba": "otheruse", "dppa": "none"}).text
+    token = httpx.post(
+        env["IDICORE_AUTH_URL"], auth=("sandbox-client", "sandbox-secret"), json={"glba": "otheruse", "dppa": "none"}
+    ).text
     body = {"firstName": "Ann", "lastName": "Lee", "zip": "19104", "address": "1 Main St"}
     assert httpx.post(env["IDICORE_SEARCH_URL"], json=body, headers={"Authorization": token}).status_code == 200
     bearer = httpx.post(env["IDICORE_SEARCH_URL"], json=body, headers={"Authorization": f"Bearer {token}"})
@@ -106,21 +111,30 @@ def test_idicore_reply_without_a_result_list_is_an_error_never_no_phones(payload
 
 
 def test_idicore_reply_parsing_ranks_dedupes_and_drops_disconnected():
-    payload = {"result": [{
-        "phone": [
-            {"number": "(503) 936-7187", "disconnected": False, "meta": {"rank": 3}},
-            {"number": "267-546-6417", "disconnected": False, "meta": {"rank": 2}},
-            {"number": "2675466417", "disconnected": False, "meta": {"rank": 5}},
-            {"number": "707 527 6405", "disconnected": True, "meta": {"rank": 1}},
-            {"number": "211-555-0000", "disconnected": False, "meta": {"rank": 1}},
-            {"number": "4155550123", "meta": {"rank": 4}},
-            {"number": "2015550199", "meta": {}},
-            {"number": "2012345678"},
-        ],
-        "email": [{"data": "b@x.com", "meta": {"rank": 2}}, {"data": "a@x.com", "meta": {"rank": 1}},
-                  {"data": "A@x.com", "meta": {"rank": 3}}, {"data": "c@x.com", "meta": {"rank": 4}},
-                  {"data": "d@x.com", "meta": {"rank": 5}}],
-    }, {"phone": [{"number": "2029999999", "meta": {"rank": 1}}]}]}
+    payload = {
+        "result": [
+            {
+                "phone": [
+                    {"number": "(503) 936-7187", "disconnected": False, "meta": {"rank": 3}},
+                    {"number": "267-546-6417", "disconnected": False, "meta": {"rank": 2}},
+                    {"number": "2675466417", "disconnected": False, "meta": {"rank": 5}},
+                    {"number": "707 527 6405", "disconnected": True, "meta": {"rank": 1}},
+                    {"number": "211-555-0000", "disconnected": False, "meta": {"rank": 1}},
+                    {"number": "4155550123", "meta": {"rank": 4}},
+                    {"number": "2015550199", "meta": {}},
+                    {"number": "2012345678"},
+                ],
+                "email": [
+                    {"data": "b@x.com", "meta": {"rank": 2}},
+                    {"data": "a@x.com", "meta": {"rank": 1}},
+                    {"data": "A@x.com", "meta": {"rank": 3}},
+                    {"data": "c@x.com", "meta": {"rank": 4}},
+                    {"data": "d@x.com", "meta": {"rank": 5}},
+                ],
+            },
+            {"phone": [{"number": "2029999999", "meta": {"rank": 1}}]},
+        ]
+    }
     result = parse_search_reply("L1", payload)
     assert [p.phone for p in result.phones] == ["2675466417", "5039367187", "2012345678"]
     assert result.dropped_disconnected == 1
@@ -132,7 +146,10 @@ def test_ccc_documented_test_numbers(sandbox):
     client = ccc_client(sandbox)
     outcomes = client.scrub([*CCC_LITIGATOR_TEST_NUMBERS, CCC_CLEAR_TEST_NUMBER])
     assert {p: str(o.status) for p, o in outcomes.items()} == {
-        "2675466417": "litigator", "5039367187": "litigator", "7075276405": "clear"}
+        "2675466417": "litigator",
+        "5039367187": "litigator",
+        "7075276405": "clear",
+    }
     assert client.stats.calls == 1
 
 
@@ -170,18 +187,23 @@ def test_ccc_bad_login_answered_with_html_200_is_unknown_never_clear(sandbox):
 
 
 def _response(body, content_type="application/json") -> httpx.Response:
-    return httpx.Response(200, content=body.encode(), headers={"content-type": content_type},
-                          request=httpx.Request("POST", "http://x"))
+    return httpx.Response(
+        200, content=body.encode(), headers={"content-type": content_type}, request=httpx.Request("POST", "http://x")
+    )
 
 
 @pytest.mark.parametrize(
     ("body", "kind"),
     [
         ('[{"Phone": 2675466417, "IsLitigator": true}]', "bad_reply_phone_mismatch"),
-        ('[{"Phone": 2675466417, "IsLitigator": true}, {"Phone": 2675466417, "IsLitigator": true}]',
-         "bad_reply_duplicate_phone"),
-        ('[{"Phone": 2675466417, "IsLitigator": "false"}, {"Phone": 7075276405, "IsLitigator": false}]',
-         "bad_reply_types"),
+        (
+            '[{"Phone": 2675466417, "IsLitigator": true}, {"Phone": 2675466417, "IsLitigator": true}]',
+            "bad_reply_duplicate_phone",
+        ),
+        (
+            '[{"Phone": 2675466417, "IsLitigator": "false"}, {"Phone": 7075276405, "IsLitigator": false}]',
+            "bad_reply_types",
+        ),
         ('{"Phone": 2675466417}', "bad_reply_not_list"),
         ("<html>login</html>", "bad_reply_html"),
         ('[{"Phone": 26', "bad_reply_not_json"),
@@ -204,9 +226,15 @@ def test_dnc_store_verdicts_stale_and_uncovered(tmp_path):
     report = store.load(source)
     assert report.changed and report.numbers == 4
     assert {c.area_code: c.copy_date for c in report.area_codes} == {
-        "201": dt.date(2026, 11, 20), "267": dt.date(2026, 10, 1)}
-    got = {p: (str(o.status), o.reason) for p, o in
-           store.lookup(["2012345678", "2019876543", "2012222222", "2675466417", "3125551234", "12"], today).items()}
+        "201": dt.date(2026, 11, 20),
+        "267": dt.date(2026, 10, 1),
+    }
+    got = {
+        p: (str(o.status), o.reason)
+        for p, o in store.lookup(
+            ["2012345678", "2019876543", "2012222222", "2675466417", "3125551234", "12"], today
+        ).items()
+    }
     assert got == {
         "2012345678": ("listed", None),
         "2019876543": ("listed", None),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import logging
 import os
 import socket
@@ -210,7 +211,8 @@ class Sandbox:
 
     def seed_leads(self, days: list[dt.date] | None = None, per_day: int | None = None) -> dict[str, int]:
         """Make LEADS hold the generated leads for each day (idempotent: a day already right is left)."""
-        from etl_platform.warehouse import WarehouseSession, sql
+        from etl_platform.partitions import day_bounds
+        from etl_platform.warehouse import WarehouseSession, sql, to_json_array
 
         per_day = self.settings.leads_per_day if per_day is None else per_day
         if days is None:
@@ -220,14 +222,18 @@ class Sandbox:
         with self.connect() as conn:
             session = WarehouseSession(conn, batch_rows=10_000)
             session.cur.execute(sql("sandbox/create_leads"))
+            session.cur.execute(sql("sandbox/create_seeds"))
             for day in days:
                 rows = self.world.leads_for_day(day, per_day)
-                bounds = [dt.datetime.combine(day, dt.time()), dt.datetime.combine(day + dt.timedelta(1), dt.time())]
-                (present,) = session.rows("sandbox/count_leads_day", bounds)[0]
-                if present != len(rows):
+                digest = hashlib.sha256(to_json_array(rows).encode()).hexdigest()
+                stored = session.rows("sandbox/seed_digest", [day])
+                if not stored or stored[0][0] != digest:
+                    bounds = day_bounds(day)
                     with session.transaction():
                         session.execute("sandbox/delete_leads_day", bounds)
                         session.insert_json("sandbox/insert_leads", rows)
+                        session.execute("sandbox/delete_seed", [day])
+                        session.execute("sandbox/insert_seed", [day, digest])
                 seeded[day.isoformat()] = len(rows)
         return seeded
 

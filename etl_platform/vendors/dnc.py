@@ -103,10 +103,17 @@ class DncStore:
     path: Path
 
     # --- loading ----------------------------------------------------------------------------------
+    @staticmethod
+    def registry_files(source_dir: Path) -> list[Path]:
+        return sorted(p for p in Path(source_dir).glob("*") if p.is_file() and not p.name.startswith("."))
+
+    def source_fingerprint(self, source_dir: Path) -> str:
+        return _fingerprint(self.registry_files(source_dir))
+
     def load(self, source_dir: Path, parser: RegistryFileParser | None = None, force: bool = False) -> LoadReport:
         started = time.perf_counter()
         parser = parser or FullListParser()
-        files = sorted(p for p in Path(source_dir).glob("*") if p.is_file() and not p.name.startswith("."))
+        files = self.registry_files(source_dir)
         if not files:
             raise FileNotFoundError(f"no registry files in DNC_SOURCE_DIR ({source_dir})")
         fingerprint = _fingerprint(files)
