@@ -38,6 +38,10 @@ def build_resources(environ=os.environ) -> dict[str, object]:
             rate_limit=env_number("IDICORE_RATE_LIMIT", 50, environ),
             timeout_seconds=env_number("IDICORE_TIMEOUT_SECONDS", 10, environ),
             max_attempts=int(env_number("IDICORE_MAX_ATTEMPTS", 5, environ)),
+            max_retry_seconds=env_number("IDICORE_MAX_RETRY_SECONDS", 60, environ),
+            backoff_initial_seconds=env_number("VENDOR_BACKOFF_INITIAL_SECONDS", 0.5, environ),
+            breaker_fail_max=int(env_number("VENDOR_BREAKER_FAIL_MAX", 10, environ)),
+            breaker_reset_seconds=env_number("VENDOR_BREAKER_RESET_SECONDS", 30, environ),
         ),
         "ccc": CccResource(
             url=dg.EnvVar("CCC_LITIGATOR_URL"),
@@ -45,6 +49,10 @@ def build_resources(environ=os.environ) -> dict[str, object]:
             batch_size=int(env_number("CCC_BATCH_SIZE", 5_000, environ)),
             timeout_seconds=env_number("CCC_TIMEOUT_SECONDS", 30, environ),
             max_attempts=int(env_number("CCC_MAX_ATTEMPTS", 5, environ)),
+            max_retry_seconds=env_number("CCC_MAX_RETRY_SECONDS", 60, environ),
+            backoff_initial_seconds=env_number("VENDOR_BACKOFF_INITIAL_SECONDS", 0.5, environ),
+            breaker_fail_max=int(env_number("VENDOR_BREAKER_FAIL_MAX", 10, environ)),
+            breaker_reset_seconds=env_number("VENDOR_BREAKER_RESET_SECONDS", 30, environ),
         ),
         "dnc": DncRegistryResource(
             registry_path=dg.EnvVar("DNC_REGISTRY_PATH"),

@@ -34,3 +34,14 @@ def settings_from_env(environ=os.environ) -> PipelineSettings:
         enrichment_cache_ttl_days=env_number("ENRICHMENT_CACHE_TTL_DAYS", 30, environ),
         snowflake_batch_rows=int(env_number("SNOWFLAKE_BATCH_ROWS", 5_000, environ)),
     )
+
+
+def vendor_step_retry_policy(environ=os.environ) -> dg.RetryPolicy:
+    """Whole-step retries for the vendor-bound assets, on top of the clients' per-call retries: a vendor
+    that is down for minutes gets another chance before the run fails."""
+    return dg.RetryPolicy(
+        max_retries=int(env_number("STEP_RETRY_MAX", 2, environ)),
+        delay=env_number("STEP_RETRY_DELAY_SECONDS", 30, environ),
+        backoff=dg.Backoff.EXPONENTIAL,
+        jitter=dg.Jitter.PLUS_MINUS,
+    )

@@ -10,7 +10,7 @@ from dagster_snowflake import SnowflakeResource
 
 from etl_platform.dead_letters import dead_letter_records, replace_dead_letters
 from etl_platform.partitions import daily_partitions, day_of
-from etl_platform.settings import PipelineSettings
+from etl_platform.settings import PipelineSettings, vendor_step_retry_policy
 from etl_platform.stages import StageRecord, error_share_exceeded
 from etl_platform.vendors.common import ConfigurationError
 from etl_platform.vendors.idicore import FoundPhone, IdiCoreResource, PersonQuery, SearchResult
@@ -82,7 +82,8 @@ def contact_rows(result: SearchResult) -> list[dict]:
     partitions_def=daily_partitions,
     group_name="enrichment",
     kinds={"python", "pandas"},
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
+    retry_policy=vendor_step_retry_policy(),
+    pool="idicore",
     description="idiCORE people search: <= 3 phones and <= 3 e-mails per lead, disconnected numbers dropped; "
     "answers cached by person so nobody is paid for twice.",
 )

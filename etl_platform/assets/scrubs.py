@@ -11,7 +11,7 @@ import dagster as dg
 import pandas as pd
 
 from etl_platform.partitions import daily_partitions
-from etl_platform.settings import PipelineSettings
+from etl_platform.settings import PipelineSettings, vendor_step_retry_policy
 from etl_platform.stages import StageRecord, error_share_exceeded
 from etl_platform.vendors.ccc import CccResource
 from etl_platform.vendors.common import ConfigurationError
@@ -72,7 +72,8 @@ def dnc_registry(context: dg.AssetExecutionContext, dnc: DncRegistryResource) ->
     partitions_def=daily_partitions,
     group_name="compliance",
     kinds={"python", "pandas"},
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
+    retry_policy=vendor_step_retry_policy(),
+    pool="ccc",
     description="CCC litigator scrub: one row per phone, litigator / clear / unknown (with reason).",
 )
 def litigator_scrub(

@@ -13,7 +13,6 @@ from etl_platform.sandbox.faults import Behaviour
 from etl_platform.sandbox.http_common import (
     LOGIN_PAGE,
     Counters,
-    DropConnectionMiddleware,
     control_routes,
     rate_limited,
     transport_fault,
@@ -63,4 +62,4 @@ def create_app(world: World, behaviour: Behaviour, login_id: str, counters: Coun
     )
     app.state.counters = counters
     app.state.behaviour = behaviour
-    return DropConnectionMiddleware(app)
+    return app

@@ -34,10 +34,6 @@ class Counters:
             self.references.clear()
 
 
-class DroppedConnection(Exception):
-    """Raised by a handler to make the ASGI app abort the connection without a reply."""
-
-
 async def transport_fault(behaviour: Behaviour, counters: Counters, fault: str | None) -> Response | None:
     """Faults that are the same for every vendor. Returns the reply to send, or None to carry on."""
     if fault is None:
@@ -51,7 +47,7 @@ async def transport_fault(behaviour: Behaviour, counters: Counters, fault: str |
         await asyncio.sleep(behaviour.slow_seconds)
         return PlainTextResponse("late", status_code=504)
     if fault == "drop":
-        raise DroppedConnection
+        return DroppedResponse()
     if fault == "html":
         return HTMLResponse(LOGIN_PAGE, status_code=200)
     if fault == "malformed":
@@ -91,16 +87,23 @@ def control_routes(behaviour: Behaviour, counters: Counters):
     ]
 
 
-class DropConnectionMiddleware:
-    """Turns DroppedConnection into a closed socket with no HTTP reply, as a failing proxy does."""
+class DroppedResponse(Response):
+    """A connection cut mid-reply, as a failing proxy or load balancer does.
 
-    def __init__(self, app):
-        self.app = app
+    ASGI has no "reset the socket"; a reply that promises more bytes than it sends and then errors makes
+    uvicorn abort the transport, and the client sees a connection closed without a complete message.
+    """
 
-    async def __call__(self, scope, receive, send):
-        try:
-            await self.app(scope, receive, send)
-        except DroppedConnection:
-            # Raising out of the ASGI app before a response starts makes uvicorn close the transport;
-            # there is no portable "RST" in ASGI, and a closed socket is what the client must survive.
-            raise ConnectionAbortedError("sandbox dropped the connection") from None
+    def __init__(self) -> None:
+        super().__init__(status_code=200)
+
+    async def __call__(self, scope, receive, send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b'{"result": [', "more_body": True})
+        raise ConnectionAbortedError("sandbox fault: connection dropped")

@@ -15,7 +15,6 @@ from starlette.routing import Route
 from etl_platform.sandbox.faults import Behaviour
 from etl_platform.sandbox.http_common import (
     Counters,
-    DropConnectionMiddleware,
     control_routes,
     rate_limited,
     transport_fault,
@@ -118,4 +117,4 @@ def create_app(
     )
     app.state.counters = counters
     app.state.behaviour = behaviour
-    return DropConnectionMiddleware(app)
+    return app

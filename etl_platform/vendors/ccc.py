@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 import httpx
+import pybreaker
 from pydantic import Field
 from tenacity import Retrying
 
 from etl_platform.phones import is_valid_nanp
 from etl_platform.vendors.common import (
+    BreakerOpen,
+    BreakerSettings,
     ConfigurationError,
     PermanentError,
     RetryableError,
@@ -26,6 +29,7 @@ from etl_platform.vendors.common import (
     VendorStats,
     as_vendor_error,
     classify_status,
+    make_breaker,
     retry_kwargs,
 )
 from etl_platform.verdict import Litigator, ScrubOutcome
@@ -68,9 +72,11 @@ class CccClient:
     batch_size: int = 5_000
     timeout: float = 30.0
     retry: RetrySettings = field(default_factory=RetrySettings)
+    breaker_settings: BreakerSettings = field(default_factory=BreakerSettings)
     stats: VendorStats = field(default_factory=VendorStats)
 
     def __post_init__(self) -> None:
+        self.breaker = make_breaker("ccc", self.breaker_settings, self.stats)
         if not 1 <= self.batch_size <= MAX_BATCH:
             raise ValueError(f"CCC batch size must be between 1 and {MAX_BATCH}")
 
@@ -107,7 +113,11 @@ class CccClient:
         for attempt in Retrying(**retry_kwargs(self.retry, on_retry)):
             with attempt:
                 try:
-                    return self._post(http, batch)
+                    with self.breaker.calling():
+                        return self._post(http, batch)
+                except pybreaker.CircuitBreakerError:
+                    self.stats.note_breaker_rejection()
+                    raise BreakerOpen("breaker_open", "CCC circuit breaker is open") from None
                 except VendorError as err:
                     self.stats.note_error(err)
                     raise
@@ -137,6 +147,9 @@ class CccResource(dg.ConfigurableResource):
     timeout_seconds: float = 30.0
     max_attempts: int = 5
     max_retry_seconds: float = 60.0
+    backoff_initial_seconds: float = 0.5
+    breaker_fail_max: int = 10
+    breaker_reset_seconds: float = 30.0
 
     def client(self) -> CccClient:
         return CccClient(
@@ -144,5 +157,10 @@ class CccResource(dg.ConfigurableResource):
             login_id=self.login_id,
             batch_size=self.batch_size,
             timeout=self.timeout_seconds,
-            retry=RetrySettings(max_attempts=self.max_attempts, max_seconds=self.max_retry_seconds),
+            retry=RetrySettings(
+                max_attempts=self.max_attempts,
+                max_seconds=self.max_retry_seconds,
+                backoff_initial=self.backoff_initial_seconds,
+            ),
+            breaker_settings=BreakerSettings(self.breaker_fail_max, self.breaker_reset_seconds),
         )

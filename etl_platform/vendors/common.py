@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import httpx
+import pybreaker
 from tenacity import RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
 from tenacity.wait import wait_exponential_jitter
 
@@ -27,6 +28,10 @@ class RetryableError(VendorError):
 
 class PermanentError(VendorError):
     """A reply that will not change on retry for this input (400 TooManyMatches, a rejected number)."""
+
+
+class BreakerOpen(VendorError):
+    """The vendor's circuit breaker is open: fail fast instead of adding load to a vendor that is down."""
 
 
 class ConfigurationError(VendorError):
@@ -114,6 +119,8 @@ class VendorStats:
     bad_replies: int = 0
     failed_calls: int = 0
     relogins: int = 0
+    breaker_openings: int = 0
+    breaker_rejections: int = 0
     logins: int = 0
     max_in_flight: int = 0
     errors: dict[str, int] = field(default_factory=dict)
@@ -131,7 +138,39 @@ class VendorStats:
         elif err.kind.startswith("bad_reply"):
             self.bad_replies += 1
 
+    def note_breaker_rejection(self) -> None:
+        self.breaker_rejections += 1
+        self.errors["breaker_open"] = self.errors.get("breaker_open", 0) + 1
+
     def as_metadata(self, prefix: str) -> dict[str, int]:
         flat = {k: v for k, v in asdict(self).items() if k != "errors"}
         flat.update({f"error_{k}": v for k, v in self.errors.items()})
         return {f"{prefix}_{k}": int(v) for k, v in flat.items()}
+
+
+@dataclass(frozen=True)
+class BreakerSettings:
+    fail_max: int = 10  # consecutive failed calls that open the breaker
+    reset_seconds: float = 30.0  # how long it stays open before letting one probe through
+
+
+class _CountOpenings(pybreaker.CircuitBreakerListener):
+    def __init__(self, stats: VendorStats):
+        self.stats = stats
+
+    def state_change(self, cb, old_state, new_state) -> None:
+        if new_state is not None and new_state.name == pybreaker.STATE_OPEN:
+            self.stats.breaker_openings += 1
+
+
+def make_breaker(name: str, settings: BreakerSettings, stats: VendorStats) -> pybreaker.CircuitBreaker:
+    """A per-vendor breaker (pybreaker). Only transient vendor failures count towards opening it: a refused
+    query or a bad number says nothing about the vendor's health."""
+    return pybreaker.CircuitBreaker(
+        fail_max=settings.fail_max,
+        reset_timeout=settings.reset_seconds,
+        exclude=[lambda exc: not isinstance(exc, RetryableError)],
+        listeners=[_CountOpenings(stats)],
+        name=name,
+        throw_new_error_on_trip=False,
+    )

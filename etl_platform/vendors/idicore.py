@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 import httpx
+import pybreaker
 from aiolimiter import AsyncLimiter
 from pydantic import Field
 from tenacity import AsyncRetrying
 
 from etl_platform.phones import normalise
 from etl_platform.vendors.common import (
+    BreakerOpen,
+    BreakerSettings,
     ConfigurationError,
     PermanentError,
     RetryableError,
@@ -29,6 +32,7 @@ from etl_platform.vendors.common import (
     VendorStats,
     as_vendor_error,
     classify_status,
+    make_breaker,
     retry_kwargs,
 )
 
@@ -157,9 +161,11 @@ class IdiCoreClient:
     rate_limit: float = 40.0  # searches per second, client side
     timeout: float = 10.0
     retry: RetrySettings = field(default_factory=RetrySettings)
+    breaker_settings: BreakerSettings = field(default_factory=BreakerSettings)
     stats: VendorStats = field(default_factory=VendorStats)
 
     def __post_init__(self) -> None:
+        self.breaker = make_breaker("idicore", self.breaker_settings, self.stats)
         self._token: str | None = None
         self._token_at = 0.0
         self._token_lock: asyncio.Lock | None = None
@@ -248,7 +254,11 @@ class IdiCoreClient:
                             self._in_flight += 1
                             self.stats.max_in_flight = max(self.stats.max_in_flight, self._in_flight)
                             try:
-                                return await self._post_search(http, query)
+                                with self.breaker.calling():
+                                    return await self._post_search(http, query)
+                            except pybreaker.CircuitBreakerError:
+                                self.stats.note_breaker_rejection()
+                                raise BreakerOpen("breaker_open", "idiCORE circuit breaker is open") from None
                             except VendorError as err:
                                 self.stats.note_error(err)
                                 raise
@@ -310,6 +320,9 @@ class IdiCoreResource(dg.ConfigurableResource):
     timeout_seconds: float = 10.0
     max_attempts: int = 5
     max_retry_seconds: float = 60.0
+    backoff_initial_seconds: float = 0.5
+    breaker_fail_max: int = 10
+    breaker_reset_seconds: float = 30.0
 
     def client(self) -> IdiCoreClient:
         return IdiCoreClient(
@@ -320,5 +333,10 @@ class IdiCoreResource(dg.ConfigurableResource):
             concurrency=self.concurrency,
             rate_limit=self.rate_limit,
             timeout=self.timeout_seconds,
-            retry=RetrySettings(max_attempts=self.max_attempts, max_seconds=self.max_retry_seconds),
+            retry=RetrySettings(
+                max_attempts=self.max_attempts,
+                max_seconds=self.max_retry_seconds,
+                backoff_initial=self.backoff_initial_seconds,
+            ),
+            breaker_settings=BreakerSettings(self.breaker_fail_max, self.breaker_reset_seconds),
         )
