@@ -1,4 +1,9 @@
-"""Dead-letter rows: a lead a stage could not process, with the reason; replayable from ROW_JSON."""
+"""Dead letters: a lead a stage could not process, with the stage, the reason and the row (replayable).
+
+Stages do not write them as they go. They travel with the partition's data (columns below) and
+`lead_results` writes them in the same transaction as the partition's results, so LEAD_RESULTS and
+LEAD_DEAD_LETTERS always describe the same run: every lead is in exactly one of them.
+"""
 
 from __future__ import annotations
 
@@ -7,30 +12,33 @@ import json
 
 import pandas as pd
 
-from etl_platform.warehouse import WarehouseSession
+STAGE = "DEAD_LETTER_STAGE"
+REASON = "DEAD_LETTER_REASON"
+ROW_JSON = "ROW_JSON"
 
 
-def dead_letter_records(rows: pd.DataFrame, reasons: pd.Series, *, day: dt.date, stage: str, run_id: str) -> list[dict]:
+def row_json(frame: pd.DataFrame, columns: list[str]) -> list[str]:
+    """Each lead as JSON (strings or null), enough to replay it."""
+    subset = frame[columns].astype(object).where(frame[columns].notna(), None)
+    return [
+        json.dumps({k: (None if v is None else str(v)) for k, v in row.items()}, sort_keys=True)
+        for row in subset.to_dict("records")
+    ]
+
+
+def dead_letter_records(frame: pd.DataFrame, *, day: dt.date, run_id: str) -> list[dict]:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    records = []
-    for (_, row), reason in zip(rows.iterrows(), reasons, strict=True):
-        payload = {k: (None if pd.isna(v) else str(v)) for k, v in row.items()}
-        records.append(
-            {
-                "PARTITION_DATE": day.isoformat(),
-                "LEAD_ID": payload.get("LEAD_ID"),
-                "STAGE": stage,
-                "REASON": reason,
-                "ROW_JSON": json.dumps(payload, sort_keys=True),
-                "RUN_ID": run_id,
-                "CREATED_AT": now,
-            }
+    return [
+        {
+            "PARTITION_DATE": day.isoformat(),
+            "LEAD_ID": lead_id,
+            "STAGE": stage,
+            "REASON": reason,
+            "ROW_JSON": payload,
+            "RUN_ID": run_id,
+            "CREATED_AT": now,
+        }
+        for lead_id, stage, reason, payload in zip(
+            frame["LEAD_ID"], frame[STAGE], frame[REASON], frame[ROW_JSON], strict=True
         )
-    return records
-
-
-def replace_dead_letters(session: WarehouseSession, day: dt.date, stage: str, records: list[dict]) -> int:
-    """The stage's dead letters for the day, replaced in one transaction (reruns do not duplicate)."""
-    with session.transaction():
-        session.execute("delete_dead_letters", [day, stage])
-        return session.insert_json("insert_dead_letters", records)
+    ]

@@ -18,6 +18,19 @@ import pytest
 from etl_platform.environment import PROJECT_ROOT
 from etl_platform.sandbox.runner import Sandbox, SandboxSettings
 
+# Fast failure handling for tests, set before the definitions are imported: whole-step retries once after
+# 0.2 s, short client backoff, and a 1 s client timeout so the sandbox's "slow" fault (3 s) times out.
+TEST_KNOBS = {
+    "STEP_RETRY_MAX": "1",
+    "STEP_RETRY_DELAY_SECONDS": "0.2",
+    "VENDOR_BACKOFF_INITIAL_SECONDS": "0.05",
+    "IDICORE_TIMEOUT_SECONDS": "1",
+    "CCC_TIMEOUT_SECONDS": "1",
+    "IDICORE_MAX_RETRY_SECONDS": "15",
+    "CCC_MAX_RETRY_SECONDS": "15",
+}
+os.environ.update(TEST_KNOBS)
+
 # Test partitions: fixed days so the expectations do not move with the calendar.
 DAY1 = dt.date(2026, 3, 2)
 DAY2 = dt.date(2026, 3, 3)
@@ -37,6 +50,7 @@ def sandbox(tmp_path_factory) -> Sandbox:
         persist_snowflake=False,
     )
     with Sandbox(settings) as box:
+        box.idicore.slow_seconds = box.ccc.slow_seconds = 3
         os.environ.update(box.env)
         box.seed_leads([DAY1 - dt.timedelta(days=1), DAY1, DAY2], per_day=LEADS_PER_DAY)
         box.write_registry(copy_date=dt.datetime.now(dt.UTC).date() - dt.timedelta(days=3))
@@ -111,7 +125,7 @@ def warehouse(sandbox):
 def _reset_vendor_behaviour(request, sandbox):
     """Every test starts with well-behaved, instant vendors and zeroed counters."""
     for behaviour in (sandbox.idicore, sandbox.ccc):
-        behaviour.update(latency_ms=0, rate_limit=None, faults={})
+        behaviour.update(latency_ms=0, rate_limit=None, faults={}, slow_seconds=3)
     sandbox.idicore_counters.reset()
     sandbox.ccc_counters.reset()
     yield

@@ -8,7 +8,8 @@ import dagster as dg
 import pandas as pd
 from dagster_snowflake import SnowflakeResource
 
-from etl_platform.dead_letters import dead_letter_records, replace_dead_letters
+from etl_platform import dead_letters as dl
+from etl_platform.assets.leads import LEAD_COLUMNS
 from etl_platform.partitions import daily_partitions, day_of
 from etl_platform.settings import PipelineSettings, vendor_step_retry_policy
 from etl_platform.stages import StageRecord, error_share_exceeded
@@ -17,13 +18,37 @@ from etl_platform.vendors.idicore import FoundPhone, IdiCoreResource, PersonQuer
 from etl_platform.warehouse import Warehouse
 
 CONTACT_COLUMNS = ["LEAD_ID", "PHONE", "PHONE_RANK", "PHONE_TYPE", "EMAILS", "MATCH"]
+OUTPUT_COLUMNS = [*CONTACT_COLUMNS, dl.STAGE, dl.REASON, dl.ROW_JSON]
 
 
 def _text(value: object) -> str | None:
     return None if value is None or pd.isna(value) else str(value)
 
 
-def query_for(lead: pd.Series) -> PersonQuery:
+def dead_letter_rows(new_leads: pd.DataFrame, idicore_failures: dict[str, str]) -> pd.DataFrame:
+    """Leads this partition cannot deliver, as rows that lead_results writes to LEAD_DEAD_LETTERS: those the
+    pre-filter rejected and those idiCORE refused or failed on."""
+    prefiltered = new_leads[new_leads["REJECT_REASON"].notna()]
+    enriched = new_leads[new_leads["LEAD_ID"].isin(list(idicore_failures))]
+    frames = []
+    for stage, frame, reasons in (
+        ("pre_filter", prefiltered, prefiltered["REJECT_REASON"].tolist()),
+        ("idicore", enriched, [idicore_failures[i] for i in enriched["LEAD_ID"]]),
+    ):
+        frames.append(
+            pd.DataFrame(
+                {
+                    "LEAD_ID": frame["LEAD_ID"].tolist(),
+                    dl.STAGE: stage,
+                    dl.REASON: reasons,
+                    dl.ROW_JSON: dl.row_json(frame, LEAD_COLUMNS),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True).reindex(columns=OUTPUT_COLUMNS)
+
+
+def query_for(lead: dict) -> PersonQuery:
     return PersonQuery(
         lead_id=str(lead["LEAD_ID"]),
         first_name=_text(lead["FIRST_NAME"]) or "",
@@ -98,7 +123,9 @@ def lead_contacts(
     day = day_of(context)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     warehouse = Warehouse(snowflake, settings.snowflake_batch_rows)
-    keys = list(dict.fromkeys(new_leads["PERSON_KEY"]))
+    valid = new_leads[new_leads["REJECT_REASON"].isna()]
+    leads = valid.to_dict("records")
+    keys = list(dict.fromkeys(lead["PERSON_KEY"] for lead in leads))
     with warehouse.session() as session:
         session.ensure_tables()
         oldest = now - dt.timedelta(days=settings.enrichment_cache_ttl_days)
@@ -106,7 +133,7 @@ def lead_contacts(
 
     # One billed search per person not in the cache, however many leads share that person.
     to_search: dict[str, PersonQuery] = {}
-    for _, lead in new_leads.iterrows():
+    for lead in leads:
         if lead["PERSON_KEY"] not in cached and lead["PERSON_KEY"] not in to_search:
             to_search[lead["PERSON_KEY"]] = query_for(lead)
     client = idicore.client()
@@ -126,50 +153,42 @@ def lead_contacts(
         )
 
     rows: list[dict] = []
-    dead: list[tuple[int, str]] = []
-    for position, lead in new_leads.iterrows():
+    dead_ids: dict[str, str] = {}
+    for lead in leads:
         key = lead["PERSON_KEY"]
         result = from_cache(lead["LEAD_ID"], cached[key]) if key in cached else by_key[key]
         if result.ok:
             rows.extend(contact_rows(SearchResult(str(lead["LEAD_ID"]), result.status, result.phones, result.emails)))
         else:
-            dead.append((position, str(result.reason)))
+            dead_ids[lead["LEAD_ID"]] = str(result.reason)
 
     fresh = [
         {"PERSON_KEY": k, "RESULT_JSON": cache_payload(r), "FETCHED_AT": now}
         for k, r in by_key.items()
         if r.status == "found"
     ]
-    dead_rows = new_leads.loc[[p for p, _ in dead]]
-    letters = dead_letter_records(
-        dead_rows.drop(columns=["PERSON_KEY"]),
-        pd.Series([r for _, r in dead]),
-        day=day,
-        stage="idicore",
-        run_id=context.run_id,
-    )
-    with warehouse.session() as session:
-        replace_dead_letters(session, day, "idicore", letters)
-        if fresh:
-            # Only successful look-ups are cached: a failure must be retried, not remembered.
-            with session.transaction():
-                session.execute("cache_delete", [json.dumps([f["PERSON_KEY"] for f in fresh])])
-                session.insert_json("cache_insert", fresh)
+    if fresh:
+        # Only successful look-ups are cached: a failure must be retried, not remembered.
+        with warehouse.session() as session, session.transaction():
+            session.execute("cache_delete", [json.dumps([f["PERSON_KEY"] for f in fresh])])
+            session.insert_json("cache_insert", fresh)
 
-    contacts = pd.DataFrame(rows, columns=CONTACT_COLUMNS)
+    contacts = pd.concat(
+        [pd.DataFrame(rows, columns=CONTACT_COLUMNS), dead_letter_rows(new_leads, dead_ids)], ignore_index=True
+    )
     contacts["PHONE_RANK"] = contacts["PHONE_RANK"].astype("Int64")
     stats = client.stats
     record.add(
-        leads_in=len(new_leads),
+        leads_in=len(valid),
         searches=len(searched),
-        cache_hits=int(new_leads["PERSON_KEY"].isin(list(cached)).sum()),
+        cache_hits=int(valid["PERSON_KEY"].isin(list(cached)).sum()),
         found=sum(1 for r in searched if r.status == "found"),
         no_match=sum(1 for r in searched if r.status == "no_match"),
         rejected=sum(1 for r in searched if r.status == "rejected"),
         failed=len(failed),
-        dead_lettered=len(dead),
-        leads_out=int(contacts["LEAD_ID"].nunique()),
-        leads_without_phone=int(contacts["PHONE"].isna().sum()),
+        dead_lettered=len(dead_ids),
+        leads_out=int(contacts.loc[contacts[dl.STAGE].isna(), "LEAD_ID"].nunique()),
+        leads_without_phone=int((contacts["PHONE"].isna() & contacts[dl.STAGE].isna()).sum()),
         phones=int(contacts["PHONE"].notna().sum()),
         dropped_disconnected=sum(r.dropped_disconnected for r in searched),
         dropped_invalid=sum(r.dropped_invalid for r in searched),
@@ -179,9 +198,9 @@ def lead_contacts(
     )
     context.log.info(
         "idiCORE: %d leads, %d searches, %d dead-lettered, %d phones",
-        len(new_leads),
+        len(valid),
         len(searched),
-        len(dead),
+        len(dead_ids),
         int(contacts["PHONE"].notna().sum()),
     )
     return dg.Output(contacts, metadata=record.metadata())

@@ -7,7 +7,6 @@ import dagster as dg
 import pandas as pd
 from dagster_snowflake import SnowflakeResource
 
-from etl_platform.dead_letters import dead_letter_records, replace_dead_letters
 from etl_platform.partitions import daily_partitions, day_bounds, day_of
 from etl_platform.settings import PipelineSettings
 from etl_platform.stages import StageRecord
@@ -132,8 +131,8 @@ def rejection_reasons(leads: pd.DataFrame) -> pd.Series:
     partitions_def=daily_partitions,
     group_name="leads",
     kinds={"snowflake", "pandas"},
-    description="Leads not delivered by an earlier partition, deduplicated and valid; invalid ones are "
-    "dead-lettered with a reason.",
+    description="Leads not delivered by an earlier partition, deduplicated and validated; an invalid lead "
+    "keeps its REJECT_REASON and is dead-lettered with the partition's results.",
 )
 def new_leads(
     context: dg.AssetExecutionContext, raw_leads: pd.DataFrame, snowflake: SnowflakeResource, settings: PipelineSettings
@@ -144,37 +143,32 @@ def new_leads(
         session.ensure_tables()
         delivered = {row[0] for row in session.rows("delivered_leads", [*day_bounds(day), day])}
 
-        leads = raw_leads[~raw_leads["LEAD_ID"].isin(delivered)]
-        already_delivered = len(raw_leads) - len(leads)
-        # The feed re-sends rows within a day: keep each LEAD_ID's first arrival.
-        leads = leads.sort_values(["CREATED_AT", "LEAD_ID"], kind="stable")
-        deduped = leads[~leads["LEAD_ID"].duplicated(keep="first") | leads["LEAD_ID"].isna()]
-        duplicates = len(leads) - len(deduped)
+    leads = raw_leads[~raw_leads["LEAD_ID"].isin(delivered)]
+    already_delivered = len(raw_leads) - len(leads)
+    # The feed re-sends rows within a day: keep each LEAD_ID's first arrival.
+    leads = leads.sort_values(["CREATED_AT", "LEAD_ID"], kind="stable")
+    deduped = leads[~leads["LEAD_ID"].duplicated(keep="first") | leads["LEAD_ID"].isna()].copy()
+    duplicates = len(leads) - len(deduped)
 
-        reasons = rejection_reasons(deduped)
-        rejected = reasons.notna()
-        letters = dead_letter_records(
-            deduped[rejected], reasons[rejected], day=day, stage="pre_filter", run_id=context.run_id
-        )
-        replace_dead_letters(session, day, "pre_filter", letters)
-
-    valid = deduped[~rejected].copy()
-    valid["PERSON_KEY"] = person_key(valid)
-    valid = valid.reset_index(drop=True)
+    # Invalid leads stay in the frame with their reason; lead_results dead-letters them with the results.
+    deduped["REJECT_REASON"] = rejection_reasons(deduped)
+    deduped["PERSON_KEY"] = person_key(deduped)
+    deduped = deduped.reset_index(drop=True)
+    rejected = deduped["REJECT_REASON"].notna()
     record.add(
         rows_in=len(raw_leads),
         already_delivered=already_delivered,
         duplicates=duplicates,
         dead_lettered=int(rejected.sum()),
-        rows_out=len(valid),
-        **{f"rejected_{k}": int(v) for k, v in reasons[rejected].value_counts().items()},
+        rows_out=int((~rejected).sum()),
+        **{f"rejected_{k}": int(v) for k, v in deduped.loc[rejected, "REJECT_REASON"].value_counts().items()},
     )
     context.log.info(
-        "pre-filter: %d in, %d already delivered, %d duplicates, %d dead-lettered, %d new",
+        "pre-filter: %d in, %d already delivered, %d duplicates, %d to dead-letter, %d new",
         len(raw_leads),
         already_delivered,
         duplicates,
         int(rejected.sum()),
-        len(valid),
+        int((~rejected).sum()),
     )
-    return dg.Output(valid, metadata=record.metadata())
+    return dg.Output(deduped, metadata=record.metadata())

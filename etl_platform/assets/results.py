@@ -6,6 +6,7 @@ import dagster as dg
 import pandas as pd
 from dagster_snowflake import SnowflakeResource
 
+from etl_platform import dead_letters as dl
 from etl_platform.partitions import daily_partitions, day_of
 from etl_platform.settings import PipelineSettings
 from etl_platform.stages import StageRecord
@@ -77,7 +78,8 @@ def build_results(
     partitions_def=daily_partitions,
     group_name="delivery",
     kinds={"snowflake", "pandas"},
-    description="The final verdict per (lead, phone); replaces the partition in LEAD_RESULTS in one transaction.",
+    description="The final verdict per (lead, phone); replaces the partition in LEAD_RESULTS, and its dead "
+    "letters in LEAD_DEAD_LETTERS, in one transaction.",
 )
 def lead_results(
     context: dg.AssetExecutionContext,
@@ -89,8 +91,10 @@ def lead_results(
 ) -> dg.Output[pd.DataFrame]:
     record = StageRecord("lead_results")
     day = day_of(context)
+    is_dead = lead_contacts[dl.STAGE].notna()
+    letters = dl.dead_letter_records(lead_contacts[is_dead], day=day, run_id=context.run_id)
     results = build_results(
-        lead_contacts,
+        lead_contacts[~is_dead],
         litigator_scrub,
         dnc_scrub,
         day=day,
@@ -100,12 +104,17 @@ def lead_results(
     records = results.astype(object).where(results.notna(), None).to_dict("records")
     with Warehouse(snowflake, settings.snowflake_batch_rows).session() as session:
         session.ensure_tables()
+        # Results and dead letters of the partition are replaced together: every lead is in exactly one.
         with session.transaction():
             session.execute("delete_results_partition", [day])
+            session.execute("delete_dead_letters", [day])
             inserted = session.insert_json("insert_results", records)
-            if inserted != len(records):
+            dead_inserted = session.insert_json("insert_dead_letters", letters)
+            if (inserted, dead_inserted) != (len(records), len(letters)):
                 # Raising inside the transaction rolls it back: the previous partition stays as it was.
-                raise dg.Failure(f"LEAD_RESULTS insert wrote {inserted} rows, expected {len(records)}")
+                raise dg.Failure(
+                    f"wrote {inserted}/{len(records)} results and {dead_inserted}/{len(letters)} dead letters"
+                )
     blocked = results.loc[~results["CALLABLE"], "BLOCK_REASON"].str.split(";").explode()
     record.add(
         rows_out=len(results),
@@ -113,6 +122,7 @@ def lead_results(
         phones=int(results["PHONE"].notna().sum()),
         callable=int(results["CALLABLE"].sum()),
         blocked=int((~results["CALLABLE"]).sum()),
+        dead_letters=len(letters),
         **{
             f"blocked_{k.split(':')[0].lower()}": int(v)
             for k, v in blocked.str.split(":").str[0].value_counts().items()
