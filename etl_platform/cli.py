@@ -113,8 +113,8 @@ def run_partition(partition: str, profile: str | None, skip_registry: bool, verb
     if code and log_file:
         print(_tail(log_file), file=sys.stderr)
     print(f"\n`dagster asset materialize` for {partition}: {elapsed:.2f} s including process start-up\n")
-    report_code = report(None)
-    return code or report_code
+    trace_code = trace(None)
+    return code or trace_code
 
 
 def registry_up_to_date() -> bool:
@@ -125,13 +125,42 @@ def registry_up_to_date() -> bool:
     return source.is_dir() and store.path.exists() and store.fingerprint() == store.source_fingerprint(source)
 
 
-def report(run_id: str | None) -> int:
+def trace(run_id: str | None, as_json: bool = False) -> int:
+    import json
+
     import dagster as dg
 
-    from etl_platform.report import print_run_report
+    from etl_platform.observe import find_run, load_trace
+    from etl_platform.trace import render
 
     with dg.DagsterInstance.get() as instance:
-        return print_run_report(instance, run_id)
+        try:
+            record = find_run(instance, run_id)
+        except LookupError as err:
+            print(err, file=sys.stderr)
+            return 2
+        result = load_trace(instance, record)
+    print(json.dumps(result.as_dict(), indent=2, default=str) if as_json else render(result))
+    return 0 if result.status == "SUCCESS" else 1
+
+
+def analyze(args) -> int:
+    import json
+
+    import dagster as dg
+
+    from etl_platform import analyze as analysis_module
+
+    with dg.DagsterInstance.get() as instance:
+        try:
+            result, _ = analysis_module.analyze(instance, args.run, args.partition, args.last)
+        except LookupError as err:
+            print(err, file=sys.stderr)
+            return 2
+    print(json.dumps(result.as_dict(), indent=2, default=str) if args.json else analysis_module.render(result))
+    if args.plot:
+        print(f"plot written to {analysis_module.plot(result, Path(args.plot))}", file=sys.stderr)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,8 +173,17 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--skip-registry", action="store_true", help="do not (re)load the DNC registry first")
     run.add_argument("--verbose", action="store_true", help="show Dagster's event log on the console")
 
-    rep = sub.add_parser("report", help="per-stage counts and seconds of a recorded run (default: latest)")
-    rep.add_argument("run_id", nargs="?", help="run id or a unique prefix")
+    tr = sub.add_parser("trace", help="trace one recorded run stage by stage (default: the latest run)")
+    tr.add_argument("run_id", nargs="?", help="run id or a unique prefix of it")
+    tr.add_argument("--json", action="store_true", help="machine-readable output")
+
+    an = sub.add_parser("analyze", help="stage breakdown vs baselines, bottleneck, recommendations")
+    scope = an.add_mutually_exclusive_group()
+    scope.add_argument("--run", help="a run id or unique prefix")
+    scope.add_argument("--partition", help="the latest run of this partition (YYYY-MM-DD)")
+    scope.add_argument("--last", type=int, help="the latest run of each of the last N partitions")
+    an.add_argument("--json", action="store_true", help="machine-readable output")
+    an.add_argument("--plot", metavar="PNG", help="also draw stage durations per partition into this PNG")
 
     sb = sub.add_parser("sandbox", help="the local sandbox (fakesnow, idiCORE, CCC, DNC files)")
     sb.add_argument("action", choices=["start", "stop", "restart", "status"])
@@ -157,8 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     load_env()
     if args.command == "run":
         return run_partition(args.partition, args.profile, args.skip_registry, args.verbose)
-    if args.command == "report":
-        return report(args.run_id)
+    if args.command == "trace":
+        return trace(args.run_id, args.json)
+    if args.command == "analyze":
+        return analyze(args)
     if args.command == "setup":
         ensure_postgres_database(os.environ["DAGSTER_POSTGRES_URL"])
         return 0

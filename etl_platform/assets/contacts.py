@@ -10,6 +10,7 @@ from dagster_snowflake import SnowflakeResource
 
 from etl_platform import dead_letters as dl
 from etl_platform.assets.leads import LEAD_COLUMNS
+from etl_platform.checks import duration_check_specs, duration_checks
 from etl_platform.partitions import daily_partitions, day_of
 from etl_platform.settings import PipelineSettings, vendor_step_retry_policy
 from etl_platform.stages import StageRecord, error_share_exceeded
@@ -104,6 +105,7 @@ def contact_rows(result: SearchResult) -> list[dict]:
 
 
 @dg.asset(
+    check_specs=duration_check_specs("lead_contacts"),
     partitions_def=daily_partitions,
     group_name="enrichment",
     kinds={"python", "pandas"},
@@ -118,7 +120,7 @@ def lead_contacts(
     idicore: IdiCoreResource,
     snowflake: SnowflakeResource,
     settings: PipelineSettings,
-) -> dg.Output[pd.DataFrame]:
+):
     record = StageRecord("lead_contacts")
     day = day_of(context)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -203,4 +205,6 @@ def lead_contacts(
         len(dead_ids),
         int(contacts["PHONE"].notna().sum()),
     )
-    return dg.Output(contacts, metadata=record.metadata())
+    metadata = record.metadata()
+    yield dg.Output(contacts, metadata=metadata)
+    yield from duration_checks(context, "lead_contacts", metadata)

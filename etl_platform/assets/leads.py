@@ -7,6 +7,7 @@ import dagster as dg
 import pandas as pd
 from dagster_snowflake import SnowflakeResource
 
+from etl_platform.checks import duration_check_specs, duration_checks
 from etl_platform.partitions import daily_partitions, day_bounds, day_of
 from etl_platform.settings import PipelineSettings
 from etl_platform.stages import StageRecord
@@ -77,21 +78,22 @@ ZIP_RE = re.compile(r"^\d{5}(-?\d{4})?$")
 
 
 @dg.asset(
+    check_specs=duration_check_specs("raw_leads"),
     partitions_def=daily_partitions,
     group_name="leads",
     kinds={"snowflake", "pandas"},
     description="The partition's leads from LEADS (sql/extract_leads.sql, bind parameters).",
 )
-def raw_leads(
-    context: dg.AssetExecutionContext, snowflake: SnowflakeResource, settings: PipelineSettings
-) -> dg.Output[pd.DataFrame]:
+def raw_leads(context: dg.AssetExecutionContext, snowflake: SnowflakeResource, settings: PipelineSettings):
     record = StageRecord("raw_leads")
     with Warehouse(snowflake, settings.snowflake_batch_rows).session() as session:
         leads = session.frame("extract_leads", day_bounds(day_of(context)))
     leads = leads.reindex(columns=LEAD_COLUMNS)
     record.add(rows_out=len(leads))
     context.log.info("extracted %d leads", len(leads))
-    return dg.Output(leads, metadata=record.metadata())
+    metadata = record.metadata()
+    yield dg.Output(leads, metadata=metadata)
+    yield from duration_checks(context, "raw_leads", metadata)
 
 
 def person_key(frame: pd.DataFrame) -> pd.Series:
@@ -128,6 +130,7 @@ def rejection_reasons(leads: pd.DataFrame) -> pd.Series:
 
 
 @dg.asset(
+    check_specs=duration_check_specs("new_leads"),
     partitions_def=daily_partitions,
     group_name="leads",
     kinds={"snowflake", "pandas"},
@@ -136,7 +139,7 @@ def rejection_reasons(leads: pd.DataFrame) -> pd.Series:
 )
 def new_leads(
     context: dg.AssetExecutionContext, raw_leads: pd.DataFrame, snowflake: SnowflakeResource, settings: PipelineSettings
-) -> dg.Output[pd.DataFrame]:
+):
     record = StageRecord("new_leads")
     day = day_of(context)
     with Warehouse(snowflake, settings.snowflake_batch_rows).session() as session:
@@ -171,4 +174,6 @@ def new_leads(
         int(rejected.sum()),
         int((~rejected).sum()),
     )
-    return dg.Output(deduped, metadata=record.metadata())
+    metadata = record.metadata()
+    yield dg.Output(deduped, metadata=metadata)
+    yield from duration_checks(context, "new_leads", metadata)

@@ -7,6 +7,13 @@ import pandas as pd
 from dagster_snowflake import SnowflakeResource
 
 from etl_platform import dead_letters as dl
+from etl_platform.checks import (
+    COMPLIANCE_CHECK,
+    duration_check_specs,
+    duration_checks,
+    results_check_specs,
+    results_data_checks,
+)
 from etl_platform.partitions import daily_partitions, day_of
 from etl_platform.settings import PipelineSettings
 from etl_platform.stages import StageRecord
@@ -75,6 +82,7 @@ def build_results(
 
 
 @dg.asset(
+    check_specs=duration_check_specs("lead_results") + results_check_specs(),
     partitions_def=daily_partitions,
     group_name="delivery",
     kinds={"snowflake", "pandas"},
@@ -88,7 +96,7 @@ def lead_results(
     dnc_scrub: pd.DataFrame,
     snowflake: SnowflakeResource,
     settings: PipelineSettings,
-) -> dg.Output[pd.DataFrame]:
+):
     record = StageRecord("lead_results")
     day = day_of(context)
     is_dead = lead_contacts[dl.STAGE].notna()
@@ -101,6 +109,16 @@ def lead_results(
         run_id=context.run_id,
         scrubbed_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
     )
+    checks = results_data_checks(
+        results, lead_contacts, litigator_scrub, dnc_scrub, set(lead_contacts.loc[is_dead, "LEAD_ID"])
+    )
+    if not checks[COMPLIANCE_CHECK][0]:
+        # The blocking check guards the upload itself: a verdict bug must never reach the dialers.
+        raise dg.Failure(
+            f"compliance check failed: {checks[COMPLIANCE_CHECK][1]['violations']} callable phones without two "
+            f"clear scrubs; nothing uploaded for {day}",
+            allow_retries=False,
+        )
     records = results.astype(object).where(results.notna(), None).to_dict("records")
     with Warehouse(snowflake, settings.snowflake_batch_rows).session() as session:
         session.ensure_tables()
@@ -110,11 +128,14 @@ def lead_results(
             session.execute("delete_dead_letters", [day])
             inserted = session.insert_json("insert_results", records)
             dead_inserted = session.insert_json("insert_dead_letters", letters)
-            if (inserted, dead_inserted) != (len(records), len(letters)):
+            (stored,) = session.rows("count_results_partition", [day])[0]
+            if (inserted, dead_inserted, stored) != (len(records), len(letters), len(records)):
                 # Raising inside the transaction rolls it back: the previous partition stays as it was.
                 raise dg.Failure(
-                    f"wrote {inserted}/{len(records)} results and {dead_inserted}/{len(letters)} dead letters"
+                    f"wrote {inserted}/{len(records)} results ({stored} stored) and "
+                    f"{dead_inserted}/{len(letters)} dead letters; rolled back"
                 )
+    checks["rows_written_match"] = (stored == len(records), {"computed": len(records), "stored": int(stored)})
     blocked = results.loc[~results["CALLABLE"], "BLOCK_REASON"].str.split(";").explode()
     record.add(
         rows_out=len(results),
@@ -129,4 +150,10 @@ def lead_results(
         },
     )
     context.log.info("uploaded %d rows for %s: %d callable", len(results), day, int(results["CALLABLE"].sum()))
-    return dg.Output(results, metadata=record.metadata())
+    metadata = record.metadata()
+    yield dg.Output(results, metadata=metadata)
+    for name, (passed, figures) in checks.items():
+        yield dg.AssetCheckResult(
+            check_name=name, passed=bool(passed), metadata=figures, severity=dg.AssetCheckSeverity.ERROR
+        )
+    yield from duration_checks(context, "lead_results", metadata)

@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from etl_platform.checks import duration_check_specs, duration_checks
 from etl_platform.partitions import daily_partitions
 from etl_platform.settings import PipelineSettings, vendor_step_retry_policy
 from etl_platform.stages import StageRecord, error_share_exceeded
@@ -69,6 +70,7 @@ def dnc_registry(context: dg.AssetExecutionContext, dnc: DncRegistryResource) ->
 
 
 @dg.asset(
+    check_specs=duration_check_specs("litigator_scrub"),
     partitions_def=daily_partitions,
     group_name="compliance",
     kinds={"python", "pandas"},
@@ -78,7 +80,7 @@ def dnc_registry(context: dg.AssetExecutionContext, dnc: DncRegistryResource) ->
 )
 def litigator_scrub(
     context: dg.AssetExecutionContext, lead_contacts: pd.DataFrame, ccc: CccResource, settings: PipelineSettings
-) -> dg.Output[pd.DataFrame]:
+):
     record = StageRecord("litigator_scrub")
     phones = phones_of(lead_contacts)
     client = ccc.client()
@@ -103,10 +105,13 @@ def litigator_scrub(
         **status_counts(frame, "LITIGATOR_STATUS"),
         **client.stats.as_metadata("ccc"),
     )
-    return dg.Output(frame, metadata=record.metadata())
+    metadata = record.metadata()
+    yield dg.Output(frame, metadata=metadata)
+    yield from duration_checks(context, "litigator_scrub", metadata)
 
 
 @dg.asset(
+    check_specs=duration_check_specs("dnc_scrub"),
     partitions_def=daily_partitions,
     group_name="compliance",
     kinds={"duckdb", "pandas"},
@@ -114,9 +119,7 @@ def litigator_scrub(
     description="National DNC scrub against the local store: listed / clear / unknown (stale copy, area code "
     "not covered, registry missing).",
 )
-def dnc_scrub(
-    context: dg.AssetExecutionContext, lead_contacts: pd.DataFrame, dnc: DncRegistryResource
-) -> dg.Output[pd.DataFrame]:
+def dnc_scrub(context: dg.AssetExecutionContext, lead_contacts: pd.DataFrame, dnc: DncRegistryResource):
     record = StageRecord("dnc_scrub")
     phones = phones_of(lead_contacts)
     store = dnc.store()
@@ -133,4 +136,6 @@ def dnc_scrub(
         **status_counts(frame, "DNC_STATUS"),
         **{f"unknown_{k}": int(v) for k, v in reasons.items()},
     )
-    return dg.Output(frame, metadata=record.metadata())
+    metadata = record.metadata()
+    yield dg.Output(frame, metadata=metadata)
+    yield from duration_checks(context, "dnc_scrub", metadata)
