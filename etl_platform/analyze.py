@@ -50,7 +50,10 @@ def pipeline_runs(instance: dg.DagsterInstance, limit: int = 500) -> list[dg.Run
         r
         for r in records
         if r.dagster_run.tags.get("dagster/partition")
-        and dg.AssetKey("lead_results") in (r.dagster_run.asset_selection or set())
+        and (
+            r.dagster_run.job_name == "daily_leads_job"
+            or dg.AssetKey("lead_results") in (r.dagster_run.asset_selection or set())
+        )
     ]
 
 

@@ -125,7 +125,7 @@ def results_data_checks(
     invalid = int((~phones.map(is_valid_nanp)).sum())
     violations = compliance_violations(results)
     return {
-        COMPLIANCE_CHECK: (violations.empty, {"violations": len(violations)}),
+        COMPLIANCE_CHECK: (bool(violations.empty), {"violations": len(violations)}),
         "every_lead_accounted_for": (
             expected_leads == accounted,
             {
@@ -138,6 +138,6 @@ def results_data_checks(
             not missing_lit and not missing_dnc,
             {"phones": len(set(phones)), "missing_litigator": len(missing_lit), "missing_dnc": len(missing_dnc)},
         ),
-        "no_duplicate_lead_phone": (dup == 0, {"duplicates": int(dup)}),
+        "no_duplicate_lead_phone": (bool(dup == 0), {"duplicates": int(dup)}),
         "phones_are_valid_nanp": (invalid == 0, {"invalid": invalid}),
     }
