@@ -1,5 +1,5 @@
 """The plain Dagster CLI materializes a partition against the Postgres instance with only the documented
-environment; `etl-platform report` then reads the run back from the instance."""
+environment; `etl-platform trace` then reads the run back from the instance."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from etl_platform_tests.conftest import DAY2
 from etl_platform_tests.helpers import results_for
 
 
-def test_dagster_cli_materializes_a_partition_and_report_reads_it(
+def test_dagster_cli_materializes_a_partition_and_trace_reads_it(
     sandbox, dagster_home, instance, registry_loaded, warehouse, tmp_path
 ):
     day = DAY2.replace(day=DAY2.day + 1)  # a day no other test runs
@@ -48,7 +48,7 @@ def test_dagster_cli_materializes_a_partition_and_report_reads_it(
     assert len(records) == 1 and records[0].dagster_run.status == dg.DagsterRunStatus.SUCCESS
     run_id = records[0].dagster_run.run_id
     report = subprocess.run(
-        [sys.executable, "-m", "etl_platform.cli", "report", run_id[:8]],
+        [sys.executable, "-m", "etl_platform.cli", "trace", run_id[:8]],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -57,7 +57,7 @@ def test_dagster_cli_materializes_a_partition_and_report_reads_it(
     )
     assert report.returncode == 0, report.stderr
     for stage in ("Snowflake Query", "Pre-filtering", "idiCORE", "CCC", "DNC", "Results Upload"):
-        assert stage in report.stdout
-    assert f"rows_out={len(rows)}" in report.stdout
+        assert f"[OK] {stage}" in report.stdout
+    assert f"({len(rows)} rows," in report.stdout
     secrets = ("sandbox-secret", "sandbox-password", "sandbox-login")
     assert not any(s in result.stdout + result.stderr + report.stdout for s in secrets)
