@@ -8,6 +8,7 @@ with 400, so a 400 is bisected to isolate it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -17,7 +18,7 @@ import pybreaker
 from pydantic import Field
 from tenacity import Retrying
 
-from etl_platform.phones import is_valid_nanp
+from etl_platform.phones import is_valid_nanp, mask
 from etl_platform.vendors.common import (
     BreakerOpen,
     BreakerSettings,
@@ -35,6 +36,7 @@ from etl_platform.vendors.common import (
 from etl_platform.verdict import Litigator, ScrubOutcome
 
 MAX_BATCH = 10_000
+log = logging.getLogger(__name__)
 
 
 def parse_litigator_reply(sent: Sequence[str], response: httpx.Response) -> dict[str, ScrubOutcome]:
@@ -95,6 +97,7 @@ class CccClient:
             return self._post_with_retries(http, batch)
         except PermanentError:
             if len(batch) == 1:
+                log.warning("CCC rejected the number %s; it stays unknown (blocked)", mask(batch[0]))
                 return {batch[0]: ScrubOutcome(Litigator.UNKNOWN, "ccc_rejected_number")}
             # One bad number fails the whole batch: bisect to isolate it and scrub the rest.
             self.stats.errors["batch_split"] = self.stats.errors.get("batch_split", 0) + 1
