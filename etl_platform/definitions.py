@@ -11,6 +11,7 @@ from etl_platform.assets.results import lead_results
 from etl_platform.assets.scrubs import dnc_registry, dnc_scrub, litigator_scrub
 from etl_platform.partitions import daily_partitions
 from etl_platform.resources import build_resources
+from etl_platform.schedules import daily_leads_schedule
 
 PIPELINE_ASSETS = [raw_leads, new_leads, lead_contacts, litigator_scrub, dnc_scrub, lead_results]
 
@@ -24,6 +25,7 @@ daily_leads_job = dg.define_asset_job(
 defs = dg.Definitions(
     assets=[*PIPELINE_ASSETS, dnc_registry],
     jobs=[daily_leads_job],
+    schedules=[daily_leads_schedule],
     resources=build_resources(),
     # In-process on purpose: the multiprocess executor costs ~2 s of process start-up per step on this
     # 2-core machine, more than the whole 200-lead pipeline's own work (README, Performance). The
