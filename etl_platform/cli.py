@@ -103,11 +103,26 @@ def run_partition(partition: str, profile: str | None, skip_registry: bool, verb
             if code:
                 print(_tail(log_file) if log_file else "", file=sys.stderr)
                 return code
-    log_file = None if verbose else logs / f"run-{partition}.log"
+    return materialize_partition(partition, verbose)
+
+
+def materialize_partition(partition: str, verbose: bool = False) -> int:
+    """The plain Dagster CLI for one partition of the daily assets, then the run's trace."""
+    log_file = None if verbose else PROJECT_ROOT / "logs" / f"run-{partition}.log"
     print(f"materializing {partition} with `dagster asset materialize` (event log: {log_file or 'console'})")
     started = time.perf_counter()
     code = run_dagster(
-        ["asset", "materialize", *module, "--select", "not key:dnc_registry", "--partition", partition], log_file
+        [
+            "asset",
+            "materialize",
+            "-m",
+            "etl_platform.definitions",
+            "--select",
+            "not key:dnc_registry",
+            "--partition",
+            partition,
+        ],
+        log_file,
     )
     elapsed = time.perf_counter() - started
     if code and log_file:
@@ -163,6 +178,21 @@ def analyze(args) -> int:
     return 0
 
 
+def dead_letters(args) -> int:
+    from etl_platform.dead_letter_cli import fetch_dead_letters, list_command, summarise
+
+    day = dt.date.fromisoformat(args.partition)
+    if args.action == "list":
+        return list_command(day, args.json)
+    before = fetch_dead_letters(day)
+    print(f"replaying {args.partition}: {summarise(before)}")
+    code = materialize_partition(args.partition)
+    after = {(r["LEAD_ID"], r["STAGE"]) for r in fetch_dead_letters(day)}
+    replayed = [r for r in before if (r["LEAD_ID"], r["STAGE"]) not in after]
+    print(f"replayed {len(replayed)} of {len(before)} dead letters; {len(after)} remain")
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="etl-platform", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -185,6 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     an.add_argument("--json", action="store_true", help="machine-readable output")
     an.add_argument("--plot", metavar="PNG", help="also draw stage durations per partition into this PNG")
 
+    dlq = sub.add_parser("dead-letters", help="list or replay a partition's dead letters")
+    dlq.add_argument("action", choices=["list", "replay"])
+    dlq.add_argument("--partition", required=True, help="YYYY-MM-DD")
+    dlq.add_argument("--json", action="store_true", help="machine-readable output (list)")
+
     sb = sub.add_parser("sandbox", help="the local sandbox (fakesnow, idiCORE, CCC, DNC files)")
     sb.add_argument("action", choices=["start", "stop", "restart", "status"])
     sb.add_argument("--profile", help="fault profile, as for `run`")
@@ -197,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_partition(args.partition, args.profile, args.skip_registry, args.verbose)
     if args.command == "trace":
         return trace(args.run_id, args.json)
+    if args.command == "dead-letters":
+        return dead_letters(args)
     if args.command == "analyze":
         return analyze(args)
     if args.command == "setup":

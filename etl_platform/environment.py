@@ -11,6 +11,10 @@ from urllib.parse import urlparse
 from dotenv import dotenv_values
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PATH_VARIABLES = ("DNC_REGISTRY_PATH", "DNC_SOURCE_DIR", "ETL_BASELINES_PATH", "ETL_SQL_DIR")
+# Dagster's CLI applies a .env in its working directory *over* the environment. The commands here have
+# already merged .env (exported variables win), so they start Dagster from a folder without one.
+DAGSTER_CWD = PROJECT_ROOT / "logs"
 
 
 def load_env(root: Path = PROJECT_ROOT) -> Path:
@@ -22,6 +26,10 @@ def load_env(root: Path = PROJECT_ROOT) -> Path:
     for key, value in dotenv_values(env_file).items():
         if value is not None and key not in os.environ:
             os.environ[key] = value
+    for key in PATH_VARIABLES:
+        # Relative paths in .env mean "in the project", wherever a command is started from.
+        if os.environ.get(key) and not Path(os.environ[key]).is_absolute():
+            os.environ[key] = str(root / os.environ[key])
     os.environ.setdefault("DAGSTER_HOME", str(root))
     return env_file
 
@@ -59,8 +67,9 @@ def dagster_bin() -> str:
 
 def run_dagster(args: list[str], log_file: Path | None = None) -> int:
     """Run the plain Dagster CLI; its event log goes to `log_file` when given (the console otherwise)."""
+    DAGSTER_CWD.mkdir(parents=True, exist_ok=True)
     if log_file is None:
-        return subprocess.call([dagster_bin(), *args], cwd=PROJECT_ROOT)
+        return subprocess.call([dagster_bin(), *args], cwd=DAGSTER_CWD)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "wb") as out:
-        return subprocess.call([dagster_bin(), *args], cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.call([dagster_bin(), *args], cwd=DAGSTER_CWD, stdout=out, stderr=subprocess.STDOUT)
