@@ -193,6 +193,16 @@ def dead_letters(args) -> int:
     return code
 
 
+def backfill(args) -> int:
+    from etl_platform.backfill import run_synchronously, submit
+
+    start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
+    ensure_postgres_database(os.environ["DAGSTER_POSTGRES_URL"])
+    if args.sync:
+        return run_synchronously(start, end)
+    return submit(start, end, args.parallel)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="etl-platform", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -215,6 +225,12 @@ def main(argv: list[str] | None = None) -> int:
     an.add_argument("--json", action="store_true", help="machine-readable output")
     an.add_argument("--plot", metavar="PNG", help="also draw stage durations per partition into this PNG")
 
+    bf = sub.add_parser("backfill", help="a range of partitions: a daemon-run Dagster backfill, or --sync")
+    bf.add_argument("--start", required=True, help="first partition, YYYY-MM-DD")
+    bf.add_argument("--end", required=True, help="last partition, YYYY-MM-DD (inclusive)")
+    bf.add_argument("--parallel", type=int, default=2, help="partitions running at once (1-4; default 2)")
+    bf.add_argument("--sync", action="store_true", help="run the days one after another in this process")
+
     dlq = sub.add_parser("dead-letters", help="list or replay a partition's dead letters")
     dlq.add_argument("action", choices=["list", "replay"])
     dlq.add_argument("--partition", required=True, help="YYYY-MM-DD")
@@ -232,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_partition(args.partition, args.profile, args.skip_registry, args.verbose)
     if args.command == "trace":
         return trace(args.run_id, args.json)
+    if args.command == "backfill":
+        return backfill(args)
     if args.command == "dead-letters":
         return dead_letters(args)
     if args.command == "analyze":
