@@ -12,6 +12,7 @@ from etl_platform.assets.scrubs import dnc_registry, dnc_scrub, litigator_scrub
 from etl_platform.partitions import daily_partitions
 from etl_platform.resources import build_resources
 from etl_platform.schedules import daily_leads_schedule
+from etl_platform.sensors import dnc_registry_files_sensor, dnc_registry_job
 
 PIPELINE_ASSETS = [raw_leads, new_leads, lead_contacts, litigator_scrub, dnc_scrub, lead_results]
 
@@ -24,8 +25,9 @@ daily_leads_job = dg.define_asset_job(
 
 defs = dg.Definitions(
     assets=[*PIPELINE_ASSETS, dnc_registry],
-    jobs=[daily_leads_job],
+    jobs=[daily_leads_job, dnc_registry_job],
     schedules=[daily_leads_schedule],
+    sensors=[dnc_registry_files_sensor],
     resources=build_resources(),
     # In-process on purpose: the multiprocess executor costs ~2 s of process start-up per step on this
     # 2-core machine, more than the whole 200-lead pipeline's own work (README, Performance). The

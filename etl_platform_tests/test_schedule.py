@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -33,3 +34,22 @@ def test_schedule_time_is_validated():
     for bad in ("6", "25:00", "06:75", "six"):
         with pytest.raises(ValueError):
             _cron(bad)
+
+
+def test_registry_sensor_requests_a_reload_only_when_files_change(defs, instance, sandbox, registry_loaded, tmp_path):
+    from etl_platform.sensors import dnc_registry_files_sensor
+
+    context = dg.build_sensor_context(instance=instance)
+    assert isinstance(dnc_registry_files_sensor(context), dg.SkipReason)
+    source = Path(sandbox.env["DNC_SOURCE_DIR"])
+    extra = source / "dnc_646_2026-11-20.txt"
+    extra.write_text("646,2345678\n")
+    try:
+        request = dnc_registry_files_sensor(dg.build_sensor_context(instance=instance))
+        assert isinstance(request, dg.RunRequest) and request.run_key.startswith("dnc-files-")
+        again = dnc_registry_files_sensor(dg.build_sensor_context(instance=instance))
+        assert again.run_key == request.run_key, "same files, same run key: the daemon runs it once"
+    finally:
+        extra.unlink()
+    assert isinstance(dnc_registry_files_sensor(dg.build_sensor_context(instance=instance)), dg.SkipReason)
+    assert defs.resolve_sensor_def("dnc_registry_files_sensor").job_name == "dnc_registry_job"
