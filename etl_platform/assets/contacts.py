@@ -183,7 +183,8 @@ def lead_contacts(
     record.add(
         leads_in=len(valid),
         searches=len(searched),
-        cache_hits=int(valid["PERSON_KEY"].isin(list(cached)).sum()),
+        cache_hits=(hits := int(valid["PERSON_KEY"].isin(list(cached)).sum())),
+        cache_hit_rate=round(hits / len(valid), 4) if len(valid) else 0.0,
         found=sum(1 for r in searched if r.status == "found"),
         no_match=sum(1 for r in searched if r.status == "no_match"),
         rejected=sum(1 for r in searched if r.status == "rejected"),
