@@ -260,3 +260,31 @@ def test_dnc_newer_copy_of_an_area_code_wins(tmp_path):
     store.load(source)
     got = store.lookup(["2012345678", "2013456789"], dt.date(2026, 11, 20))
     assert str(got["2012345678"].status) == "clear" and str(got["2013456789"].status) == "listed"
+
+
+def test_dnc_change_list_adds_deletes_and_freshens_its_area_code(tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "dnc_201_2026-10-01.txt").write_text("201,2345678\n201,3456789\n")  # 51 days old on 11-21
+    (source / "dnc_changes_2026-11-15.txt").write_text("A,201,2222222\nD,201,2345678\nX,201,9999999\nA,312,2223333\n")
+    store = DncStore(tmp_path / "r.duckdb")
+    report = store.load(source)
+    (copy,) = report.area_codes
+    assert copy.copy_date == dt.date(2026, 11, 15) and copy.numbers == 2
+    got = {
+        p: str(o.status)
+        for p, o in store.lookup(
+            ["2012222222", "2012345678", "2013456789", "3122223333"], dt.date(2026, 11, 21)
+        ).items()
+    }
+    assert got == {"2012222222": "listed", "2012345678": "clear", "2013456789": "listed", "3122223333": "unknown"}
+
+
+def test_dnc_change_list_older_than_the_full_list_is_ignored(tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "dnc_201_2026-11-15.txt").write_text("201,2345678\n")
+    (source / "dnc_changes_2026-11-01.txt").write_text("D,201,2345678\n")
+    store = DncStore(tmp_path / "r.duckdb")
+    store.load(source)
+    assert str(store.lookup(["2012345678"], dt.date(2026, 11, 20))["2012345678"].status) == "listed"

@@ -62,6 +62,41 @@ class FullListParser:
         )
 
 
+class ChangeListParser(Protocol):
+    """Recognises change-list files and turns one into a relation (phone BIGINT, action 'A' | 'D')."""
+
+    def matches(self, path: Path) -> bool: ...
+
+    def relation(self, conn: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyRelation: ...
+
+
+class SimpleChangeListParser:
+    """The FTC does not publish its change-list layout; until it is known, files whose name contains
+    "change" hold lines `A,AAA,NNNNNNN` (addition) or `D,AAA,NNNNNNN` (deletion), or `A,NNNNNNNNNN`.
+    Swap this class for the real layout: `DncStore(path).load(source, change_parser=...)`."""
+
+    def matches(self, path: Path) -> bool:
+        return "change" in path.name.lower()
+
+    def relation(self, conn: duckdb.DuckDBPyConnection, path: Path) -> duckdb.DuckDBPyRelation:
+        raw = conn.read_csv(
+            str(path),
+            header=False,
+            columns={"op": "VARCHAR", "a": "VARCHAR", "b": "VARCHAR"},
+            sep=",",
+            null_padding=True,
+            ignore_errors=True,
+        )
+        return raw.project(
+            """upper(trim(op)) AS action,
+               CASE
+                 WHEN b IS NULL AND regexp_full_match(trim(a), '[2-9][0-9]{9}') THEN trim(a)::BIGINT
+                 WHEN regexp_full_match(trim(a), '[2-9][0-9]{2}') AND regexp_full_match(trim(b), '[0-9]{7}')
+                   THEN (trim(a) || trim(b))::BIGINT
+               END AS phone"""
+        ).filter("action IN ('A', 'D') OR phone IS NULL")
+
+
 @dataclass(frozen=True)
 class AreaCodeCopy:
     area_code: str
@@ -110,9 +145,16 @@ class DncStore:
     def source_fingerprint(self, source_dir: Path) -> str:
         return _fingerprint(self.registry_files(source_dir))
 
-    def load(self, source_dir: Path, parser: RegistryFileParser | None = None, force: bool = False) -> LoadReport:
+    def load(
+        self,
+        source_dir: Path,
+        parser: RegistryFileParser | None = None,
+        force: bool = False,
+        change_parser: ChangeListParser | None = None,
+    ) -> LoadReport:
         started = time.perf_counter()
         parser = parser or FullListParser()
+        change_parser = change_parser or SimpleChangeListParser()
         files = self.registry_files(source_dir)
         if not files:
             raise FileNotFoundError(f"no registry files in DNC_SOURCE_DIR ({source_dir})")
@@ -126,7 +168,8 @@ class DncStore:
         copies: dict[str, AreaCodeCopy] = {}
         with duckdb.connect(str(staging)) as conn:
             conn.execute("CREATE TABLE staged (phone BIGINT, area_code VARCHAR, copy_date DATE)")
-            for f in files:
+            change_lists = sorted((f for f in files if change_parser.matches(f)), key=copy_date_of)
+            for f in (f for f in files if not change_parser.matches(f)):
                 copy_date = copy_date_of(f)
                 conn.execute("DROP TABLE IF EXISTS one")
                 parser.relation(conn, f).create("one")
@@ -148,6 +191,8 @@ class DncStore:
                     )
                     n = conn.execute("SELECT count(*) FROM staged WHERE area_code = ?", [area]).fetchone()[0]
                     copies[area] = AreaCodeCopy(area, copy_date, n, total - good, f.name)
+            for f in change_lists:
+                self._apply_changes(conn, f, change_parser, copies)
             # Sorted storage makes DuckDB's zone maps prune most row groups on a point look-up.
             conn.execute("CREATE TABLE numbers AS SELECT DISTINCT phone FROM staged ORDER BY phone")
             conn.execute("DROP TABLE staged")
@@ -173,6 +218,35 @@ class DncStore:
             time.perf_counter() - started,
             fingerprint,
         )
+
+    @staticmethod
+    def _apply_changes(conn, path: Path, parser: ChangeListParser, copies: dict[str, AreaCodeCopy]) -> None:
+        """Additions and deletions on top of an older copy bring that area code up to the list's date. A
+        change list for an area code with no older copy is ignored: there is nothing to change."""
+        change_date = copy_date_of(path)
+        conn.execute("DROP TABLE IF EXISTS chg")
+        parser.relation(conn, path).create("chg")
+        rejected = conn.execute("SELECT count(*) FROM chg WHERE phone IS NULL").fetchone()[0]
+        areas = conn.execute("SELECT DISTINCT (phone // 10000000)::VARCHAR FROM chg WHERE phone IS NOT NULL").fetchall()
+        for (area,) in areas:
+            base = copies.get(area)
+            if base is None or base.copy_date >= change_date:
+                continue
+            conn.execute(
+                "DELETE FROM staged WHERE area_code = ? AND phone IN "
+                "(SELECT phone FROM chg WHERE action = 'D' AND phone // 10000000 = ?::BIGINT)",
+                [area, area],
+            )
+            conn.execute(
+                "INSERT INTO staged SELECT DISTINCT phone, ?, ? FROM chg WHERE action = 'A' "
+                "AND phone // 10000000 = ?::BIGINT AND phone NOT IN (SELECT phone FROM staged WHERE area_code = ?)",
+                [area, change_date, area, area],
+            )
+            n = conn.execute("SELECT count(*) FROM staged WHERE area_code = ?", [area]).fetchone()[0]
+            copies[area] = AreaCodeCopy(
+                area, change_date, n, base.rejected_lines + rejected, f"{base.source_file}+{path.name}"
+            )
+        conn.execute("DROP TABLE chg")
 
     # --- reading ----------------------------------------------------------------------------------
     def _connect(self) -> duckdb.DuckDBPyConnection:
