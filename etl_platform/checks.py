@@ -84,6 +84,39 @@ def duration_checks(context: dg.AssetExecutionContext, asset: str, metadata: dic
     return results
 
 
+# --- vendor error rate -----------------------------------------------------------------------------------
+ERROR_RATE_CHECK = "vendor_error_rate"
+# Error kinds that describe the input, not the vendor's health (a refused query, a rejected number).
+NOT_VENDOR_ERRORS = ("error_idicore_", "error_http_400", "error_breaker_open")
+
+
+def error_rate_check_spec(asset: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        ERROR_RATE_CHECK,
+        asset=asset,
+        description="WARN when more than VENDOR_ALERT_ERROR_SHARE (5%) of the vendor calls failed, even if the "
+        "run succeeded after retries",
+    )
+
+
+def error_rate_check(metadata: dict, prefix: str, max_share: float) -> dg.AssetCheckResult:
+    figures = {k: getattr(v, "value", v) for k, v in metadata.items()}
+    calls = int(figures.get(f"{prefix}_calls", 0))
+    failed = sum(
+        int(v)
+        for k, v in figures.items()
+        if k.startswith(f"{prefix}_error_") and not k[len(prefix) + 1 :].startswith(NOT_VENDOR_ERRORS)
+    )
+    share = failed / calls if calls else 0.0
+    return dg.AssetCheckResult(
+        check_name=ERROR_RATE_CHECK,
+        passed=share <= max_share,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{failed} of {calls} calls failed ({share:.1%}; alert above {max_share:.0%})",
+        metadata={"calls": calls, "failed_calls": failed, "error_share": round(share, 4), "threshold": max_share},
+    )
+
+
 # --- data checks on lead_results -------------------------------------------------------------------------
 COMPLIANCE_CHECK = "no_callable_without_two_clear_scrubs"
 DATA_CHECKS = {

@@ -203,6 +203,16 @@ def backfill(args) -> int:
     return submit(start, end, args.parallel)
 
 
+def health(as_json: bool) -> int:
+    import json
+
+    from etl_platform import health as health_module
+
+    probes = health_module.run_health(os.environ)
+    print(json.dumps(health_module.as_json(probes), indent=2) if as_json else health_module.render(probes))
+    return health_module.exit_code(probes)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="etl-platform", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -242,6 +252,9 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("setup", help="create the Dagster instance database if missing")
 
+    hl = sub.add_parser("health", help="probe every dependency; non-zero exit when one is down")
+    hl.add_argument("--json", action="store_true", help="machine-readable output")
+
     args = parser.parse_args(argv)
     load_env()
     if args.command == "run":
@@ -254,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         return dead_letters(args)
     if args.command == "analyze":
         return analyze(args)
+    if args.command == "health":
+        return health(args.json)
     if args.command == "setup":
         ensure_postgres_database(os.environ["DAGSTER_POSTGRES_URL"])
         return 0

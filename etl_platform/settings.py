@@ -26,6 +26,9 @@ class PipelineSettings(dg.ConfigurableResource):
     )
     enrichment_cache_ttl_days: float = Field(default=30, description="how long an idiCORE answer is reused")
     snowflake_batch_rows: int = Field(default=5_000, description="rows per bulk-insert statement")
+    alert_error_share: float = Field(
+        default=0.05, description="share of failed vendor calls above which the error-rate check warns"
+    )
 
 
 def settings_from_env(environ=os.environ) -> PipelineSettings:
@@ -33,6 +36,7 @@ def settings_from_env(environ=os.environ) -> PipelineSettings:
         max_vendor_error_share=env_number("VENDOR_MAX_ERROR_SHARE", 0.05, environ),
         enrichment_cache_ttl_days=env_number("ENRICHMENT_CACHE_TTL_DAYS", 30, environ),
         snowflake_batch_rows=int(env_number("SNOWFLAKE_BATCH_ROWS", 5_000, environ)),
+        alert_error_share=env_number("VENDOR_ALERT_ERROR_SHARE", 0.05, environ),
     )
 
 

@@ -129,3 +129,26 @@ def _reset_vendor_behaviour(request, sandbox):
     sandbox.idicore_counters.reset()
     sandbox.ccc_counters.reset()
     yield
+
+
+@pytest.fixture
+def daemon(dagster_home, tmp_path):
+    """A real `dagster-daemon` on the test instance (schedules, sensors, backfills, run queue)."""
+    import subprocess
+    import sys
+
+    log = open(tmp_path / "daemon.log", "w")  # noqa: SIM115 - the daemon writes to it until teardown
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-m", "etl_platform.definitions"],
+        cwd=tmp_path,
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    yield tmp_path / "daemon.log"
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

@@ -8,10 +8,8 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import dagster as dg
-import pytest
 from dagster._core.execution.backfill import BulkActionStatus
 
 from etl_platform_tests.helpers import results_for
@@ -28,25 +26,6 @@ def cli(*args: str, cwd) -> subprocess.CompletedProcess:
         text=True,
         timeout=300,
     )
-
-
-@pytest.fixture
-def daemon(dagster_home, tmp_path):
-    log = open(tmp_path / "daemon.log", "w")  # noqa: SIM115 - the daemon writes to it until teardown
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-m", "etl_platform.definitions"],
-        cwd=tmp_path,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    yield tmp_path / "daemon.log"
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
 
 
 def test_backfill_submitted_from_the_cli_is_run_by_the_daemon(

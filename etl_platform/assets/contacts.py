@@ -10,7 +10,12 @@ from dagster_snowflake import SnowflakeResource
 
 from etl_platform import dead_letters as dl
 from etl_platform.assets.leads import LEAD_COLUMNS
-from etl_platform.checks import duration_check_specs, duration_checks
+from etl_platform.checks import (
+    duration_check_specs,
+    duration_checks,
+    error_rate_check,
+    error_rate_check_spec,
+)
 from etl_platform.partitions import daily_partitions, day_of
 from etl_platform.settings import PipelineSettings, vendor_step_retry_policy
 from etl_platform.stages import StageRecord, error_share_exceeded
@@ -105,7 +110,7 @@ def contact_rows(result: SearchResult) -> list[dict]:
 
 
 @dg.asset(
-    check_specs=duration_check_specs("lead_contacts"),
+    check_specs=[*duration_check_specs("lead_contacts"), error_rate_check_spec("lead_contacts")],
     partitions_def=daily_partitions,
     group_name="enrichment",
     kinds={"python", "pandas"},
@@ -209,3 +214,4 @@ def lead_contacts(
     metadata = record.metadata()
     yield dg.Output(contacts, metadata=metadata)
     yield from duration_checks(context, "lead_contacts", metadata)
+    yield error_rate_check(metadata, "idicore", settings.alert_error_share)

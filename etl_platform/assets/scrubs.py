@@ -10,7 +10,12 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
-from etl_platform.checks import duration_check_specs, duration_checks
+from etl_platform.checks import (
+    duration_check_specs,
+    duration_checks,
+    error_rate_check,
+    error_rate_check_spec,
+)
 from etl_platform.partitions import daily_partitions
 from etl_platform.settings import PipelineSettings, vendor_step_retry_policy
 from etl_platform.stages import StageRecord, error_share_exceeded
@@ -70,7 +75,7 @@ def dnc_registry(context: dg.AssetExecutionContext, dnc: DncRegistryResource) ->
 
 
 @dg.asset(
-    check_specs=duration_check_specs("litigator_scrub"),
+    check_specs=[*duration_check_specs("litigator_scrub"), error_rate_check_spec("litigator_scrub")],
     partitions_def=daily_partitions,
     group_name="compliance",
     kinds={"python", "pandas"},
@@ -108,6 +113,7 @@ def litigator_scrub(
     metadata = record.metadata()
     yield dg.Output(frame, metadata=metadata)
     yield from duration_checks(context, "litigator_scrub", metadata)
+    yield error_rate_check(metadata, "ccc", settings.alert_error_share)
 
 
 @dg.asset(
