@@ -166,6 +166,7 @@ def test_queued_run_traces_as_not_reached(defs, instance):
     assert trace.status == "QUEUED"
     assert {s.status for s in trace.stages} == {"NOT_REACHED"} and len(trace.stages) == 6
     assert "[..] Job Queued" in render(trace)
+    instance.delete_run(run.run_id)  # or a daemon started by a later test would launch it
 
 
 def test_trace_and_analyze_commands_print_text_and_json(obs_day, defs, instance, tmp_path):
