@@ -105,12 +105,8 @@ def freshness_alert_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason
     return dg.SkipReason(f"alerted: {late} is late")
 
 
-def freshness_checks() -> list:
-    """The same deadline as a Dagster freshness check, so the UI shows a late partition on the asset."""
-    from etl_platform.assets.results import lead_results
-
-    return list(
-        dg.build_time_partition_freshness_checks(
-            assets=[lead_results], deadline_cron=_cron(FRESHNESS_DEADLINE), timezone="UTC"
-        )
+def freshness_policy() -> dg.FreshnessPolicy:
+    """The same deadline for the UI: lead_results must have been materialized in the day before it."""
+    return dg.FreshnessPolicy.cron(
+        deadline_cron=_cron(FRESHNESS_DEADLINE), lower_bound_delta=dt.timedelta(hours=24), timezone="UTC"
     )

@@ -198,6 +198,7 @@ def analyze(
     config = configuration()
     # Configured now vs what the analysed runs actually used (recorded in their metadata).
     used = {
+        # peak searches in flight, against IDICORE_CONCURRENCY
         "idicore_concurrency": ("lead_contacts", "idicore_max_in_flight"),
         "idicore_rate_limit_per_second": ("lead_contacts", "rate_limit_configured"),
         "ccc_batch_size": ("litigator_scrub", "batch_size"),
@@ -206,7 +207,7 @@ def analyze(
     for setting, (asset, figure) in used.items():
         values = [s.metadata[figure] for t in traces if (s := t.stage(asset)) and figure in s.metadata]
         if values:
-            config[setting] = f"{config[setting]} configured; {max(values)} used by the analysed run(s)"
+            config[f"{setting}_used"] = max(values)
     stages = []
     totals = [t.duration for t in traces if t.duration]
     total = statistics.median(totals) if totals else None

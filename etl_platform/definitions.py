@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from etl_platform.alerts import freshness_alert_sensor, freshness_checks, run_failure_alert_sensor
+from etl_platform.alerts import freshness_alert_sensor, run_failure_alert_sensor
 from etl_platform.assets.contacts import lead_contacts
 from etl_platform.assets.leads import new_leads, raw_leads
 from etl_platform.assets.results import lead_results
@@ -24,18 +24,14 @@ daily_leads_job = dg.define_asset_job(
     description="One day of leads, end to end.",
 )
 
-lead_results_freshness = freshness_checks()
-
 defs = dg.Definitions(
     assets=[*PIPELINE_ASSETS, dnc_registry],
     jobs=[daily_leads_job, dnc_registry_job],
     schedules=[daily_leads_schedule],
-    asset_checks=lead_results_freshness,
     sensors=[
         dnc_registry_files_sensor,
         run_failure_alert_sensor,
         freshness_alert_sensor,
-        dg.build_sensor_for_freshness_checks(freshness_checks=lead_results_freshness, minimum_interval_seconds=300),
     ],
     resources=build_resources(),
     # In-process on purpose: the multiprocess executor costs ~2 s of process start-up per step on this

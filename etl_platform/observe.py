@@ -126,7 +126,7 @@ def load_trace(instance: dg.DagsterInstance, record: dg.RunRecord, baselines: Ba
     if not planned and run.execution_plan_snapshot_id:
         # A job run (not an asset selection): its planned steps are the stages.
         snapshot = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
-        planned = [step.key for step in snapshot.steps]
+        planned = [step.key for step in snapshot.steps if step.key in STAGE_NAMES]
     order = [a for a in PIPELINE_ORDER if a in planned] + sorted(a for a in planned if a not in PIPELINE_ORDER)
     stages = {a: StageTrace(a, STAGE_NAMES.get(a, a)) for a in order}
     run_error = None

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 
 import dagster as dg
 
@@ -28,3 +31,16 @@ def results_for(cur, day: dt.date) -> list[dict]:
 
 def dead_letters_for(cur, day: dt.date) -> list[dict]:
     return fetch(cur, "SELECT * FROM LEAD_DEAD_LETTERS WHERE PARTITION_DATE = ? ORDER BY LEAD_ID", [day])
+
+
+def cli(*args: str, cwd) -> subprocess.CompletedProcess:
+    """`etl-platform ARGS` in a subprocess with the test environment. `cwd` should not be the project folder,
+    so no developer .env is involved."""
+    return subprocess.run(
+        [sys.executable, "-m", "etl_platform.cli", *args],
+        env=os.environ.copy(),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

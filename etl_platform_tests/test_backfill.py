@@ -4,28 +4,14 @@ instance, and the synchronous mode; overlapping reruns leave one clean result pe
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import time
 
 import dagster as dg
 from dagster._core.execution.backfill import BulkActionStatus
 
-from etl_platform_tests.helpers import results_for
+from etl_platform_tests.helpers import cli, results_for
 
 DAYS = [dt.date(2026, 3, 22), dt.date(2026, 3, 23)]
-
-
-def cli(*args: str, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "etl_platform.cli", *args],
-        env=os.environ.copy(),
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_backfill_submitted_from_the_cli_is_run_by_the_daemon(

@@ -4,24 +4,10 @@ cause is fixed without duplicating results."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 
-from etl_platform_tests.helpers import dead_letters_for, results_for, run_partition
+from etl_platform_tests.helpers import cli, dead_letters_for, results_for, run_partition
 
 REPLAY_DAY = dt.date(2026, 3, 18)
-
-
-def cli(*args: str, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "etl_platform.cli", *args],
-        env=os.environ.copy(),
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def test_list_and_replay_after_the_vendor_recovers(sandbox, defs, instance, registry_loaded, warehouse, tmp_path):

@@ -119,6 +119,7 @@ def test_slow_stage_warns_and_is_named_the_bottleneck(obs_day, defs, instance, s
     assert next(s for s in analysis.stages if s.asset == "lead_contacts").status == "SLOW"
     assert any("idiCORE is SLOW" in r for r in analysis.recommendations)
     assert any("its own median" in r for r in analysis.recommendations)
+    assert 1 <= analysis.configuration["idicore_concurrency_used"] <= analysis.configuration["idicore_concurrency"]
 
 
 def test_stage_above_concern_threshold_fails_its_check_with_error(obs_day, defs, instance, sandbox, baselines_file):

@@ -7,6 +7,7 @@ import pandas as pd
 from dagster_snowflake import SnowflakeResource
 
 from etl_platform import dead_letters as dl
+from etl_platform.alerts import freshness_policy
 from etl_platform.checks import (
     COMPLIANCE_CHECK,
     duration_check_specs,
@@ -85,6 +86,7 @@ def build_results(
     check_specs=duration_check_specs("lead_results") + results_check_specs(),
     partitions_def=daily_partitions,
     group_name="delivery",
+    freshness_policy=freshness_policy(),
     kinds={"snowflake", "pandas"},
     description="The final verdict per (lead, phone); replaces the partition in LEAD_RESULTS, and its dead "
     "letters in LEAD_DEAD_LETTERS, in one transaction.",
