@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from etl_platform.environment import PROJECT_ROOT, ensure_postgres_database, load_env, run_dagster
+from etl_platform.environment import PROJECT_ROOT, ensure_postgres_database, load_env, materialize_args, run_dagster
 
 SANDBOX_ROOT = PROJECT_ROOT / ".sandbox"
 
@@ -111,19 +111,7 @@ def materialize_partition(partition: str, verbose: bool = False) -> int:
     log_file = None if verbose else PROJECT_ROOT / "logs" / f"run-{partition}.log"
     print(f"materializing {partition} with `dagster asset materialize` (event log: {log_file or 'console'})")
     started = time.perf_counter()
-    code = run_dagster(
-        [
-            "asset",
-            "materialize",
-            "-m",
-            "etl_platform.definitions",
-            "--select",
-            "not key:dnc_registry",
-            "--partition",
-            partition,
-        ],
-        log_file,
-    )
+    code = run_dagster(materialize_args(partition), log_file)
     elapsed = time.perf_counter() - started
     if code and log_file:
         print(_tail(log_file), file=sys.stderr)

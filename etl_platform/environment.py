@@ -65,6 +65,20 @@ def dagster_bin() -> str:
     return str(candidate) if candidate.exists() else "dagster"
 
 
+def materialize_args(partition: str) -> list[str]:
+    """`dagster asset materialize` for one partition of the daily assets (the registry is its own run)."""
+    return [
+        "asset",
+        "materialize",
+        "-m",
+        "etl_platform.definitions",
+        "--select",
+        "not key:dnc_registry",
+        "--partition",
+        partition,
+    ]
+
+
 def run_dagster(args: list[str], log_file: Path | None = None) -> int:
     """Run the plain Dagster CLI; its event log goes to `log_file` when given (the console otherwise)."""
     DAGSTER_CWD.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ import sys
 
 import dagster as dg
 
-from etl_platform.environment import dagster_bin
+from etl_platform.environment import dagster_bin, materialize_args
 from etl_platform_tests.conftest import DAY2
 from etl_platform_tests.helpers import results_for
 
@@ -21,17 +21,7 @@ def test_dagster_cli_materializes_a_partition_and_trace_reads_it(
     sandbox.seed_leads([day], per_day=60)
     env = os.environ.copy()
     result = subprocess.run(
-        [
-            dagster_bin(),
-            "asset",
-            "materialize",
-            "-m",
-            "etl_platform.definitions",
-            "--select",
-            "not key:dnc_registry",
-            "--partition",
-            day.isoformat(),
-        ],
+        [dagster_bin(), *materialize_args(day.isoformat())],
         # Not the project folder: Dagster's CLI would load a developer's .env there over this environment.
         cwd=tmp_path,
         env=env,

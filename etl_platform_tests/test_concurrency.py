@@ -9,7 +9,7 @@ import subprocess
 
 import dagster as dg
 
-from etl_platform.environment import dagster_bin
+from etl_platform.environment import dagster_bin, materialize_args
 
 
 def test_pools_are_declared_and_limited(defs, instance):
@@ -29,17 +29,7 @@ def test_concurrent_runs_take_turns_at_the_vendor_steps(defs, instance, sandbox,
     sandbox.idicore.update(latency_ms=100)
     procs = [
         subprocess.Popen(
-            [
-                dagster_bin(),
-                "asset",
-                "materialize",
-                "-m",
-                "etl_platform.definitions",
-                "--select",
-                "not key:dnc_registry",
-                "--partition",
-                day,
-            ],
+            [dagster_bin(), *materialize_args(day)],
             cwd=tmp_path,
             env=os.environ.copy(),
             stdout=subprocess.PIPE,
