@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import dagster as dg
 
 from etl_platform.environment import dagster_bin, materialize_args
 from etl_platform_tests.conftest import DAY2
-from etl_platform_tests.helpers import results_for
+from etl_platform_tests.helpers import cli, results_for
 
 
 def test_dagster_cli_materializes_a_partition_and_trace_reads_it(
@@ -37,14 +36,7 @@ def test_dagster_cli_materializes_a_partition_and_trace_reads_it(
     records = instance.get_run_records(dg.RunsFilter(tags={"dagster/partition": day.isoformat()}))
     assert len(records) == 1 and records[0].dagster_run.status == dg.DagsterRunStatus.SUCCESS
     run_id = records[0].dagster_run.run_id
-    report = subprocess.run(
-        [sys.executable, "-m", "etl_platform.cli", "trace", run_id[:8]],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    report = cli("trace", run_id[:8], cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     for stage in ("Snowflake Query", "Pre-filtering", "idiCORE", "CCC", "DNC", "Results Upload"):
         assert f"[OK] {stage}" in report.stdout

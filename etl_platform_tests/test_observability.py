@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
-import sys
 
 import dagster as dg
 import pandas as pd
@@ -19,7 +17,7 @@ from etl_platform.checks import COMPLIANCE_CHECK, DURATION_CHECK, HISTORY_CHECK,
 from etl_platform.environment import PROJECT_ROOT
 from etl_platform.observe import find_run, issues_of, load_trace
 from etl_platform.trace import render
-from etl_platform_tests.helpers import run_partition
+from etl_platform_tests.helpers import cli, run_partition
 
 OBS_DAY = dt.date(2026, 3, 12)
 
@@ -172,34 +170,16 @@ def test_queued_run_traces_as_not_reached(defs, instance):
 
 def test_trace_and_analyze_commands_print_text_and_json(obs_day, defs, instance, tmp_path):
     result = run_partition(defs, instance, obs_day)
-    env = os.environ.copy()
-    run = [sys.executable, "-m", "etl_platform.cli"]
-    out = subprocess.run(
-        [*run, "trace", result.run_id[:10], "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    out = cli("trace", result.run_id[:10], "--json", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["run_id"] == result.run_id and data["bottleneck"]["share_percent"] > 0
     png = tmp_path / "stages.png"
-    out = subprocess.run(
-        [*run, "analyze", "--last", "3", "--plot", str(png)],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    out = cli("analyze", "--last", "3", "--plot", str(png), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "Bottleneck:" in out.stdout and "Configuration check:" in out.stdout
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    missing = subprocess.run(
-        [*run, "trace", "ffffffff"], env=env, capture_output=True, text=True, cwd=tmp_path, timeout=120
-    )
+    missing = cli("trace", "ffffffff", cwd=tmp_path)
     assert missing.returncode == 2 and "0 runs match" in missing.stderr
 
 
