@@ -5,6 +5,7 @@ They do not depend on each other. Unknown is a first-class answer: it blocks the
 """
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -89,10 +90,12 @@ def litigator_scrub(
     record = StageRecord("litigator_scrub")
     phones = phones_of(lead_contacts)
     client = ccc.client()
+    vendor_started = time.perf_counter()
     try:
         outcomes = client.scrub(phones)
     except ConfigurationError as err:
         raise dg.Failure(f"CCC configuration error: {err}", allow_retries=False) from None
+    vendor_seconds = time.perf_counter() - vendor_started
     frame = outcome_frame(outcomes, "LITIGATOR")
     vendor_failed = int(
         (frame["LITIGATOR_STATUS"].eq("unknown") & ~frame["LITIGATOR_REASON"].isin(NOT_VENDOR_FAILURES)).sum()
@@ -107,6 +110,7 @@ def litigator_scrub(
         phones=len(frame),
         vendor_unknown=vendor_failed,
         batch_size=ccc.batch_size,
+        vendor_seconds=round(vendor_seconds, 4),
         **status_counts(frame, "LITIGATOR_STATUS"),
         **client.stats.as_metadata("ccc"),
     )

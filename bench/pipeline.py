@@ -1,0 +1,167 @@
+"""Benchmarks 1-3: the daily partition through `dagster asset materialize`, stage by stage.
+
+1. e2e:      200 leads on the default (realistic) sandbox profile, against DESIGN's baselines and the
+             vendor-bound floor (idiCORE searches / rate limit + CCC round trips).
+2. overhead: the same 200 leads with zero-latency vendors: what Dagster and the process cost beyond the
+             stages' own work and Python start-up.
+3. scale:    10,000 and 100,000 leads in one partition, zero latency: wall time, peak RSS, time per lead
+             per stage, and the time not spent waiting on a vendor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import subprocess
+import sys
+import time
+
+from bench.harness import BenchResult, Target
+from bench.stack import DEFAULT_PROFILE, ZERO_LATENCY, BenchStack, CliRun
+from etl_platform.baselines import load_baselines
+from etl_platform.observe import PIPELINE_ORDER
+from etl_platform.stages import STAGE_NAMES
+
+BENCH_DAY = dt.date(2026, 6, 1)  # any day in the partitions; fixed so every run sees the same leads
+
+
+def _run_once(stack: BenchStack, label: str) -> dict:
+    """A fresh run of the day (cache and results cleared first) and everything measured about it."""
+    stack.forget_outputs()
+    cli: CliRun = stack.materialize_day(label)
+    record, trace = stack.latest_trace()
+    if trace.status != "SUCCESS":
+        raise RuntimeError(f"benchmark run {trace.run_id} ended {trace.status}")
+    stages = {s.asset: s for s in trace.stages}
+    created = record.create_timestamp.timestamp()
+    stage_seconds = {a: float(stages[a].seconds) for a in PIPELINE_ORDER}
+    contacts, ccc = stages["lead_contacts"].metadata, stages["litigator_scrub"].metadata
+    return {
+        "cli": cli,
+        "run_id": trace.run_id,
+        # spawn -> run record created: interpreter, imports, loading the code location, planning
+        "startup": created - cli.started_at,
+        "run_wall": record.end_time - record.start_time,
+        # run record created -> started, and ended -> process exit
+        "pre_run": record.start_time - created,
+        "teardown": cli.exited_at - record.end_time,
+        "stages": stage_seconds,
+        "stage_work": sum(stage_seconds.values()),
+        "idicore_vendor": float(contacts.get("vendor_seconds", 0.0)),
+        "ccc_vendor": float(ccc.get("vendor_seconds", 0.0)),
+        "searches": int(contacts["searches"]),
+        "ccc_calls": int(ccc.get("ccc_calls", 0)),
+        "phones": int(ccc["phones"]),
+        "leads_in": int(stages["raw_leads"].metadata["rows_out"]),
+    }
+
+
+def import_seconds(repeats: int) -> list[float]:
+    """Interpreter start-up plus importing the code location (what every CLI process pays first)."""
+    runs = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import etl_platform.definitions"], check=True)
+        runs.append(time.perf_counter() - t0)
+    return runs
+
+
+def _stage_figures(result: BenchResult, runs: list[dict], per: int | None = None) -> None:
+    for asset in PIPELINE_ORDER:
+        values = [r["stages"][asset] for r in runs]
+        result.add(f"stage: {STAGE_NAMES[asset]}", "s", values)
+        if per:
+            result.add(f"  per lead: {STAGE_NAMES[asset]}", "us", [v / per * 1e6 for v in values])
+
+
+def bench_e2e(repeats: int) -> BenchResult:
+    profile = DEFAULT_PROFILE
+    result = BenchResult("e2e", "1. 200 leads, default sandbox profile (CLI materialization)")
+    with BenchStack(profile, BENCH_DAY, 200) as stack:
+        stack.load_registry()
+        runs = [_run_once(stack, f"e2e-{i}") for i in range(repeats)]
+    searches = statistics.median(r["searches"] for r in runs)
+    ccc_calls = statistics.median(r["ccc_calls"] for r in runs)
+    floor = searches / profile.client_rate_limit + ccc_calls * profile.ccc_latency_ms / 1000
+    result.context = {
+        "idiCORE": f"{profile.idicore_latency_ms:.0f} ms, {profile.idicore_rate_limit:.0f}/s",
+        "CCC": f"{profile.ccc_latency_ms:.0f} ms",
+        "searches": int(searches),
+        "ccc_calls": int(ccc_calls),
+        "phones": int(statistics.median(r["phones"] for r in runs)),
+    }
+    result.add("CLI wall (spawn to exit)", "s", [r["cli"].wall_seconds for r in runs])
+    result.add("  process start-up (to run created)", "s", [r["startup"] for r in runs])
+    result.add("  run wall (run record)", "s", [r["run_wall"] for r in runs])
+    result.add("  stages' own work", "s", [r["stage_work"] for r in runs])
+    _stage_figures(result, runs)
+    result.add("vendor-bound floor", "s", [floor], "searches / rate limit + CCC round trips")
+    result.add("run wall / floor", "x", [r["run_wall"] / floor for r in runs])
+    result.add("stages' own work / floor", "x", [r["stage_work"] / floor for r in runs])
+    total = load_baselines().total
+    result.add("DESIGN total baseline, typical high", "s", [total.typical_high], f"concern > {total.concern:g} s")
+    result.targets = [Target("run within 1.25x the vendor floor", "run wall / floor", 1.25)]
+    return result
+
+
+def bench_overhead(repeats: int) -> BenchResult:
+    result = BenchResult("overhead", "2. Orchestration overhead: 200 leads, zero-latency vendors")
+    with BenchStack(ZERO_LATENCY, BENCH_DAY, 200) as stack:
+        stack.load_registry()
+        runs = [_run_once(stack, f"overhead-{i}") for i in range(repeats)]
+    result.add("CLI wall (spawn to exit)", "s", [r["cli"].wall_seconds for r in runs])
+    result.add("python + imports (import etl_platform.definitions)", "s", import_seconds(repeats))
+    result.add("process start-up (spawn to run created)", "s", [r["startup"] for r in runs])
+    result.add("stages' own work", "s", [r["stage_work"] for r in runs])
+    _stage_figures(result, runs)
+    result.add("run wall (run record)", "s", [r["run_wall"] for r in runs])
+    result.add("in-run overhead (run wall - stage work)", "s", [r["run_wall"] - r["stage_work"] for r in runs])
+    result.add("run created -> started", "s", [r["pre_run"] for r in runs])
+    result.add("run ended -> process exit", "s", [r["teardown"] for r in runs])
+    result.add(
+        "overhead beyond start-up",
+        "s",
+        [r["cli"].wall_seconds - r["startup"] - r["stage_work"] for r in runs],
+        "CLI wall - start-up - stage work",
+    )
+    result.targets = [Target("orchestration under 2 s beyond start-up", "overhead beyond start-up", 2.0)]
+    return result
+
+
+def bench_scale(repeats: int, sizes: list[int]) -> BenchResult:
+    result = BenchResult("scale", "3. Scale: one partition, zero-latency vendors")
+    per_lead_by_size: dict[int, dict[str, float]] = {}
+    for size in sizes:
+        with BenchStack(ZERO_LATENCY, BENCH_DAY, size) as stack:
+            stack.load_registry()
+            runs = [_run_once(stack, f"scale-{size}-{i}") for i in range(repeats)]
+        leads = runs[0]["leads_in"] or size
+        tag = f"{size:,}"
+        result.add(f"[{tag}] CLI wall", "s", [r["cli"].wall_seconds for r in runs])
+        result.add(f"[{tag}] run wall", "s", [r["run_wall"] for r in runs])
+        result.add(f"[{tag}] peak RSS (run process)", "MiB", [r["cli"].peak_rss_mib for r in runs])
+        vendor = [r["idicore_vendor"] + r["ccc_vendor"] for r in runs]
+        result.add(f"[{tag}] vendor phases (idiCORE searches + CCC calls)", "s", vendor)
+        result.add(
+            f"[{tag}] non-vendor time",
+            "s",
+            [r["cli"].wall_seconds - v for r, v in zip(runs, vendor, strict=True)],
+            "CLI wall - vendor phases",
+        )
+        for asset in PIPELINE_ORDER:
+            result.add(f"[{tag}] {STAGE_NAMES[asset]} per lead", "us", [r["stages"][asset] / leads * 1e6 for r in runs])
+        per_lead_by_size[size] = {a: statistics.median(r["stages"][a] for r in runs) / leads for a in PIPELINE_ORDER}
+        result.context[f"leads_in[{tag}]"] = leads
+        result.context[f"searches[{tag}]"] = runs[0]["searches"]
+        result.context[f"phones[{tag}]"] = runs[0]["phones"]
+    if len(sizes) >= 2:
+        small, large = min(sizes), max(sizes)
+        for asset in PIPELINE_ORDER:
+            ratio = per_lead_by_size[large][asset] / per_lead_by_size[small][asset]
+            result.add(f"per-lead cost {large:,} / {small:,}: {STAGE_NAMES[asset]}", "x", [ratio], "1.0 = linear")
+    largest = f"{max(sizes):,}"
+    result.targets = [
+        Target(f"{largest} leads: non-vendor time under 60 s", f"[{largest}] non-vendor time", 60),
+        Target(f"{largest} leads: peak memory under 1.5 GB", f"[{largest}] peak RSS (run process)", 1536),
+    ]
+    return result

@@ -1,0 +1,199 @@
+"""A private stack for the pipeline benchmarks: a sandbox process, a Dagster instance database, the CLI.
+
+Everything lives under `bench/.work/` and in the PostgreSQL database `etl_platform_bench`, so a benchmark
+never disturbs `make run`'s sandbox or instance. The sandbox runs as its own process, as it does behind
+`make run`, so its CPU use is not charged to the run being measured.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from bench.harness import PROJECT_ROOT
+from etl_platform.environment import dagster_bin, ensure_postgres_database, materialize_args
+from etl_platform.sandbox.runner import Sandbox, SandboxSettings, free_port
+
+WORK = PROJECT_ROOT / "bench" / ".work"
+BENCH_DB_URL = "postgresql://postgres@127.0.0.1:5432/etl_platform_bench"
+
+
+@dataclass
+class CliRun:
+    """One `dagster asset materialize` process: its wall time, peak memory and the run it recorded."""
+
+    wall_seconds: float
+    started_at: float  # epoch seconds, when the process was spawned
+    exited_at: float
+    peak_rss_mib: float
+    exit_code: int
+
+
+@dataclass
+class Profile:
+    """Sandbox latency and limits, and the client settings that go with them."""
+
+    name: str
+    idicore_latency_ms: float
+    idicore_rate_limit: float | None
+    ccc_latency_ms: float
+    ccc_rate_limit: float | None
+    client_rate_limit: float
+    client_concurrency: int = 16
+
+
+DEFAULT_PROFILE = Profile("default", 250.0, 50.0, 400.0, 1000 / 60, client_rate_limit=50.0)
+ZERO_LATENCY = Profile("zero-latency", 0.0, None, 0.0, None, client_rate_limit=100_000.0, client_concurrency=32)
+
+
+class BenchStack:
+    def __init__(self, profile: Profile, day: dt.date, leads: int, extra_env: dict[str, str] | None = None):
+        self.profile = profile
+        self.day = day
+        self.leads = leads
+        self.root = WORK / profile.name
+        self.extra_env = extra_env or {}
+        self.proc: subprocess.Popen | None = None
+
+    # --- set-up -----------------------------------------------------------------------------------
+    def __enter__(self) -> BenchStack:
+        shutil.rmtree(self.root, ignore_errors=True)
+        self.root.mkdir(parents=True)
+        p = self.profile
+        settings = SandboxSettings(
+            root=self.root / "sandbox",
+            snowflake_port=free_port(),
+            idicore_port=free_port(),
+            ccc_port=free_port(),
+            days=0,
+            leads_per_day=0,  # the benchmark seeds its own day below
+            idicore_latency_ms=p.idicore_latency_ms,
+            idicore_rate_limit=p.idicore_rate_limit,
+            ccc_latency_ms=p.ccc_latency_ms,
+            ccc_rate_limit=p.ccc_rate_limit,
+            persist_snowflake=False,
+        )
+        self.sandbox = Sandbox(settings)  # not started here: used to reach and seed the sandbox process
+        home = self.root / "dagster_home"
+        home.mkdir()
+        shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+        self._reset_instance_db()
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("SANDBOX_", "SNOWFLAKE_", "IDICORE_"))},
+            **self.sandbox.env,
+            "DAGSTER_HOME": str(home),
+            "DAGSTER_POSTGRES_URL": BENCH_DB_URL,
+            "IDICORE_RATE_LIMIT": str(p.client_rate_limit),
+            "IDICORE_CONCURRENCY": str(p.client_concurrency),
+            "SANDBOX_SEED": str(settings.seed),
+            "SANDBOX_DAYS": "0",
+            "SANDBOX_LEADS_PER_DAY": "0",
+            "SANDBOX_IDICORE_LATENCY_MS": str(p.idicore_latency_ms),
+            "SANDBOX_IDICORE_RATE_LIMIT": str(p.idicore_rate_limit or "none"),
+            "SANDBOX_CCC_LATENCY_MS": str(p.ccc_latency_ms),
+            "SANDBOX_CCC_RATE_LIMIT": str(p.ccc_rate_limit or "none"),
+            "SANDBOX_FAULTS": "",
+            "SNOWFLAKE_PORT": str(settings.snowflake_port),
+            "SANDBOX_IDICORE_PORT": str(settings.idicore_port),
+            "SANDBOX_CCC_PORT": str(settings.ccc_port),
+            **self.extra_env,
+        }
+        self._start_sandbox()
+        self.sandbox.seed_leads(days=[self.day], per_day=self.leads)
+        return self
+
+    def _reset_instance_db(self) -> None:
+        import psycopg2
+
+        ensure_postgres_database(BENCH_DB_URL)
+        with psycopg2.connect(BENCH_DB_URL) as conn, conn.cursor() as cur:
+            # A clean instance per benchmark: no history from other profiles in the learned baselines.
+            cur.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+
+    def _start_sandbox(self) -> None:
+        root = self.sandbox.settings.root
+        root.mkdir(parents=True, exist_ok=True)
+        log = open(root / "sandbox.log", "ab")  # noqa: SIM115 - handed to the child process
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "etl_platform.sandbox", "serve", str(root)],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=self.root,
+        )
+        deadline = time.monotonic() + 120
+        while not (root / "ready").exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"bench sandbox did not start; see {root / 'sandbox.log'}")
+            time.sleep(0.1)
+
+    def __exit__(self, *exc) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+    # --- runs ---------------------------------------------------------------------------------------
+    def dagster(self, args: list[str], log_name: str) -> CliRun:
+        """Run the plain Dagster CLI as a child and wait for it with wait4, which reports that child's own
+        peak resident memory (ru_maxrss), not the benchmark process's."""
+        log_path = self.root / f"{log_name}.log"
+        with open(log_path, "wb") as out:
+            started_at = time.time()
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(
+                [dagster_bin(), *args], env=self.env, cwd=self.root, stdout=out, stderr=subprocess.STDOUT
+            )
+            _, status, usage = os.wait4(proc.pid, 0)
+            wall = time.perf_counter() - t0
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
+            raise RuntimeError(f"dagster {' '.join(args)} failed ({proc.returncode}):\n{tail}")
+        return CliRun(wall, started_at, time.time(), usage.ru_maxrss / 1024, proc.returncode)
+
+    def load_registry(self) -> CliRun:
+        return self.dagster(
+            ["asset", "materialize", "-m", "etl_platform.definitions", "--select", "dnc_registry"], "dnc_registry"
+        )
+
+    def materialize_day(self, label: str) -> CliRun:
+        return self.dagster(materialize_args(self.day.isoformat()), f"run-{label}")
+
+    def forget_outputs(self) -> None:
+        """Make the next run of the day a fresh one: no cached idiCORE answers, no earlier results."""
+        from etl_platform.warehouse import WarehouseSession, statements
+
+        with self.sandbox.connect() as conn:
+            session = WarehouseSession(conn, batch_rows=1)
+            session.ensure_tables()
+            for statement in statements("bench/forget_outputs"):
+                session.cur.execute(statement)
+
+    def latest_trace(self):
+        """The newest run as `etl-platform trace` sees it, read from this stack's instance."""
+        import dagster as dg
+
+        from etl_platform.observe import find_run, load_trace
+
+        saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "DAGSTER_POSTGRES_URL")}
+        os.environ.update(DAGSTER_HOME=self.env["DAGSTER_HOME"], DAGSTER_POSTGRES_URL=BENCH_DB_URL)
+        try:
+            with dg.DagsterInstance.get() as instance:
+                record = find_run(instance, None)
+                return record, load_trace(instance, record)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
