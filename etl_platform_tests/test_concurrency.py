@@ -26,7 +26,9 @@ def test_concurrent_runs_take_turns_at_the_vendor_steps(defs, instance, sandbox,
     sandbox.seed_leads([dt.date.fromisoformat(d) for d in days], per_day=40)
     with sandbox.connect() as conn:
         conn.cursor().execute("DROP TABLE IF EXISTS ENRICHMENT_CACHE")  # both runs must search; recreated
-    sandbox.idicore.update(latency_ms=100)
+    # Slow enough (3 waves of 16 searches, ~3 s) that the second process reaches its idiCORE step while
+    # the first one holds the slot, however their start-ups differ.
+    sandbox.idicore.update(latency_ms=1000)
     procs = [
         subprocess.Popen(
             [dagster_bin(), *materialize_args(day)],

@@ -147,24 +147,39 @@ class World:
         return person
 
     # --- leads ------------------------------------------------------------------------------------
+    @cached_property
+    def names(self) -> dict[str, list[str]]:
+        """Faker-made names and places, drawn from per lead: calling Faker for every field of every lead
+        cost ~0.6 ms a lead (a minute for a 100,000-lead benchmark day); drawing from pools costs ~5 us."""
+        fake = Faker("en_US")
+        fake.seed_instance(_h("faker", self.seed))
+        return {
+            "first": sorted({fake.first_name() for _ in range(3000)}),
+            "last": sorted({fake.last_name() for _ in range(3000)}),
+            "street": [fake.street_address() for _ in range(4000)],
+            "city": [fake.city() for _ in range(1500)],
+        }
+
     def leads_for_day(self, day: dt.date, count: int, *, with_resends: bool = True) -> list[dict]:
         """The LEADS rows created on `day`: mostly valid, a few invalid, a few duplicated, and a few
         re-sent from the previous day (same LEAD_ID), as a real lead feed has."""
         rng = random.Random(_h("leads", self.seed, day.isoformat()))
-        fake = Faker("en_US")
-        fake.seed_instance(_h("faker", self.seed, day.isoformat()))
+        names = self.names
         start = dt.datetime.combine(day, dt.time())
         rows: list[dict] = []
         for i in range(count):
+            first, last = rng.choice(names["first"]), rng.choice(names["last"])
             row = {
                 "LEAD_ID": f"L{day:%Y%m%d}-{i:06d}",
-                "FIRST_NAME": fake.first_name(),
-                "LAST_NAME": fake.last_name(),
-                "ADDRESS": fake.street_address(),
-                "CITY": fake.city(),
+                "FIRST_NAME": first,
+                "LAST_NAME": last,
+                "ADDRESS": rng.choice(names["street"]),
+                "CITY": rng.choice(names["city"]),
                 "STATE": rng.choice(STATES),
                 "ZIP": f"{rng.randint(1001, 99950):05d}",
-                "EMAIL": fake.email() if rng.random() < 0.7 else None,
+                "EMAIL": f"{first}.{last}{rng.randint(1, 999)}@{rng.choice(EMAIL_DOMAINS)}".lower().replace(" ", "")
+                if rng.random() < 0.7
+                else None,
                 "CREATED_AT": start + dt.timedelta(seconds=rng.randint(0, 86399)),
             }
             # Fixed positions, so every day has each kind of bad row for the tests to find.
