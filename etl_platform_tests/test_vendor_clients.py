@@ -7,7 +7,10 @@ import datetime as dt
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
+from etl_platform.phones import is_valid_nanp
 from etl_platform.sandbox.runner import SANDBOX_CREDENTIALS
 from etl_platform.sandbox.world import CCC_CLEAR_TEST_NUMBER, CCC_LITIGATOR_TEST_NUMBERS
 from etl_platform.vendors.ccc import CccClient, parse_litigator_reply
@@ -288,3 +291,34 @@ def test_dnc_change_list_older_than_the_full_list_is_ignored(tmp_path):
     store = DncStore(tmp_path / "r.duckdb")
     store.load(source)
     assert str(store.lookup(["2012345678"], dt.date(2026, 11, 20))["2012345678"].status) == "listed"
+
+
+_DIGITS_OR_JUNK = st.one_of(
+    st.text(alphabet="0123456789", min_size=10, max_size=10),
+    # each rule's edge: N11 area code, 555-01xx fictional range and its bounds, exchange 0/1, area 0/1
+    st.sampled_from(["2112345678", "2025550100", "2025550199", "2025550200", "2021234567", "2020234567", "1202345678"]),
+    st.text(alphabet="0123456789-() +x", max_size=12),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(phones=st.lists(_DIGITS_OR_JUNK, min_size=1, max_size=40))
+@example(phones=["2112345678", "2025550100", "2025550199", "2025550200", "2021234567", "1202345678", "2022345678"])
+def test_dnc_lookup_validates_exactly_like_the_nanp_rule(tmp_path, phones):
+    """The store validates in SQL (sql/dnc_lookup.sql) for speed; it must agree with phones.py, or a number
+    the rest of the pipeline calls valid could slip through the DNC scrub as 'invalid' (or the reverse)."""
+    store = DncStore(tmp_path / "registry.duckdb")
+    if not store.path.exists():
+        source = tmp_path / "src"
+        source.mkdir(exist_ok=True)
+        (source / "dnc_202_2026-11-20.txt").write_text("202,2345678\n")
+        store.load(source)
+    frame = store.lookup_frame(phones, dt.date(2026, 11, 21))
+    assert sorted(frame["PHONE"]) == sorted(set(phones)), "one row per distinct phone, none lost"
+    for phone, status, reason in frame.itertuples(index=False):
+        invalid = reason == "invalid_number"
+        assert invalid == (not is_valid_nanp(phone)), phone
+        if invalid:
+            assert status == "unknown"
+        elif phone == "2022345678":
+            assert status == "listed"

@@ -135,10 +135,15 @@ def dnc_scrub(context: dg.AssetExecutionContext, lead_contacts: pd.DataFrame, dn
     store = dnc.store()
     # Freshness is judged on the day of the scrub, not the partition's day: the dialer calls today.
     scrub_day = dt.datetime.now(dt.UTC).date()
-    outcomes: dict[str, ScrubOutcome] = {}
-    for start in range(0, len(phones), dnc.batch_size):
-        outcomes.update(store.lookup(phones[start : start + dnc.batch_size], scrub_day))
-    frame = outcome_frame(outcomes, "DNC")
+    batches = [
+        store.lookup_frame(phones[start : start + dnc.batch_size], scrub_day)
+        for start in range(0, len(phones), dnc.batch_size)
+    ]
+    frame = (
+        pd.concat(batches, ignore_index=True)
+        if batches
+        else pd.DataFrame(columns=["PHONE", "STATUS", "REASON"], dtype=object)
+    ).rename(columns={"STATUS": "DNC_STATUS", "REASON": "DNC_REASON"})
     reasons = frame["DNC_REASON"].dropna().value_counts()
     record.add(
         phones=len(frame),

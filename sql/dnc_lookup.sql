@@ -1,0 +1,32 @@
+-- DNC look-up of a batch of phones (DuckDB, the local registry store). `wanted(PHONE)` is the batch as
+-- given; ? ? = the oldest copy date that is still valid (31 days). Validity is phones.nanp_structure_error
+-- in SQL: 10 digits, area code and exchange not starting with 0/1, no N11 area code, not 555-0100..0199.
+WITH distinct_phones AS (
+    SELECT DISTINCT PHONE FROM wanted
+),
+parsed AS (
+    SELECT
+        PHONE,
+        CASE
+            WHEN regexp_full_match(PHONE, '[2-9][0-9]{2}[2-9][0-9]{6}')
+                 AND substr(PHONE, 2, 2) <> '11'
+                 AND NOT (substr(PHONE, 4, 3) = '555' AND substr(PHONE, 7, 4) BETWEEN '0100' AND '0199')
+            THEN CAST(PHONE AS BIGINT)
+        END AS number
+    FROM distinct_phones
+)
+SELECT
+    p.PHONE,
+    CASE
+        WHEN p.number IS NULL OR c.copy_date IS NULL OR c.copy_date < ? THEN 'unknown'
+        WHEN n.phone IS NOT NULL THEN 'listed'
+        ELSE 'clear'
+    END AS STATUS,
+    CASE
+        WHEN p.number IS NULL THEN 'invalid_number'
+        WHEN c.copy_date IS NULL THEN 'area_code_not_covered'
+        WHEN c.copy_date < ? THEN 'registry_stale'
+    END AS REASON
+FROM parsed p
+LEFT JOIN coverage c ON c.area_code = CAST(p.number // 10000000 AS VARCHAR)
+LEFT JOIN numbers n ON n.phone = p.number
