@@ -18,16 +18,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import dagster as dg
-import duckdb
 import pandas as pd
 import pyarrow as pa
 from pydantic import Field
 
 from etl_platform.verdict import Dnc, ScrubOutcome
 from etl_platform.warehouse import sql
+
+if TYPE_CHECKING:
+    import duckdb
 
 REGISTRY_VALID_DAYS = 31
 _DATE_IN_NAME = re.compile(r"(20\d{2})-?(\d{2})-?(\d{2})")
@@ -167,6 +169,8 @@ class DncStore:
         staging = self.path.with_suffix(f".loading-{os.getpid()}")
         staging.unlink(missing_ok=True)
         copies: dict[str, AreaCodeCopy] = {}
+        import duckdb  # imported on use: see _connect()
+
         with duckdb.connect(str(staging)) as conn:
             conn.execute("CREATE TABLE staged (phone BIGINT, area_code VARCHAR, copy_date DATE)")
             change_lists = sorted((f for f in files if change_parser.matches(f)), key=copy_date_of)
@@ -251,9 +255,15 @@ class DncStore:
 
     # --- reading ----------------------------------------------------------------------------------
     def _connect(self) -> duckdb.DuckDBPyConnection:
+        # Imported on use, not with the code location: definitions.py freezes what the code location
+        # imports, and duckdb's bindings report frozen objects as leaks at exit.
+        import duckdb
+
         return duckdb.connect(str(self.path), read_only=True)
 
     def fingerprint(self) -> str | None:
+        import duckdb
+
         try:
             with self._connect() as conn:
                 return conn.execute("SELECT fingerprint FROM meta").fetchone()[0]
