@@ -20,10 +20,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per figure; the median is reported")
     parser.add_argument("--sizes", default="10000,100000", help="leads per partition for `scale`")
     parser.add_argument("--dnc-numbers", type=int, default=10_000_000, help="registry size for `dnc`")
+    parser.add_argument(
+        "--profile", action="store_true", help="profile each dagster run with pyinstrument (bench/results/profiles/)"
+    )
     parser.add_argument("--out", type=Path, help="JSON file (default: bench/results/<UTC time>.json + latest.json)")
     args = parser.parse_args(argv)
     names = args.names or list(BENCHMARKS)
     load_env()  # the PostgreSQL URL and defaults; each benchmark sets its own sandbox endpoints
+    if args.profile:
+        from bench import stack
+
+        stack.PROFILE_DIR = PROJECT_ROOT / "bench" / "results" / "profiles"
 
     def module(name: str):
         return importlib.import_module(f"bench.{name}")

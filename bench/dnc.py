@@ -87,7 +87,9 @@ def bench_dnc(repeats: int, total: int) -> BenchResult:
 
     store = DncStore(store_path)
     rng = np.random.default_rng(7)
-    for size in LOOKUP_SIZES:
+    # a small registry (a smoke run) cannot supply a million distinct listed numbers: cap at half of it
+    sizes = sorted({min(size, total // 2) for size in LOOKUP_SIZES})
+    for size in sizes:
         phones = _phones(source, size, rng)
         runs = []
         for _ in range(repeats):
@@ -102,5 +104,6 @@ def bench_dnc(repeats: int, total: int) -> BenchResult:
         result.add(f"look up {size:,} phones", "s", runs)
         result.add(f"  per phone ({size:,})", "us", [r / size * 1e6 for r in runs])
     result.context = {"numbers": total, "area_codes": AREA_CODES, "lookup_batch": DNC_BATCH_SIZE}
-    result.targets = [Target("1,000,000 look-ups under 2 s", "look up 1,000,000 phones", 2.0)]
+    if 1_000_000 in sizes:
+        result.targets = [Target("1,000,000 look-ups under 2 s", "look up 1,000,000 phones", 2.0)]
     return result

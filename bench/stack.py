@@ -15,12 +15,15 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.harness import PROJECT_ROOT
 from etl_platform.environment import dagster_bin, ensure_postgres_database, materialize_args
 from etl_platform.sandbox.runner import Sandbox, SandboxSettings, free_port
 
 WORK = PROJECT_ROOT / "bench" / ".work"
+# `python -m bench --profile`: run every `dagster` process under pyinstrument, one HTML report per run here.
+PROFILE_DIR: Path | None = None
 BENCH_DB_URL = "postgresql://postgres@127.0.0.1:5432/etl_platform_bench"
 
 
@@ -55,6 +58,8 @@ ZERO_LATENCY = Profile("zero-latency", 0.0, None, 0.0, None, client_rate_limit=1
 class BenchStack:
     def __init__(self, profile: Profile, day: dt.date, leads: int, extra_env: dict[str, str] | None = None):
         self.profile = profile
+        # Enough numbers that big days have mostly distinct phones (the default pool is 2,800 numbers).
+        self.phone_pool = max(400, leads // 3)
         self.day = day
         self.leads = leads
         self.root = WORK / profile.name
@@ -73,6 +78,7 @@ class BenchStack:
             ccc_port=free_port(),
             days=0,
             leads_per_day=0,  # the benchmark seeds its own day below
+            phone_pool_per_area_code=self.phone_pool,
             idicore_latency_ms=p.idicore_latency_ms,
             idicore_rate_limit=p.idicore_rate_limit,
             ccc_latency_ms=p.ccc_latency_ms,
@@ -94,6 +100,7 @@ class BenchStack:
             "SANDBOX_SEED": str(settings.seed),
             "SANDBOX_DAYS": "0",
             "SANDBOX_LEADS_PER_DAY": "0",
+            "SANDBOX_PHONE_POOL_PER_AREA_CODE": str(self.phone_pool),
             "SANDBOX_IDICORE_LATENCY_MS": str(p.idicore_latency_ms),
             "SANDBOX_IDICORE_RATE_LIMIT": str(p.idicore_rate_limit or "none"),
             "SANDBOX_CCC_LATENCY_MS": str(p.ccc_latency_ms),
@@ -150,9 +157,13 @@ class BenchStack:
         with open(log_path, "wb") as out:
             started_at = time.time()
             t0 = time.perf_counter()
-            proc = subprocess.Popen(
-                [dagster_bin(), *args], env=self.env, cwd=self.root, stdout=out, stderr=subprocess.STDOUT
-            )
+            command = [dagster_bin(), *args]
+            if PROFILE_DIR is not None:
+                PROFILE_DIR.mkdir(parents=True, exist_ok=True)
+                report = PROFILE_DIR / f"{log_name}.html"
+                profiler = [sys.executable, "-m", "pyinstrument", "-r", "html", "-o", str(report)]
+                command = [*profiler, "-m", "dagster", *args]
+            proc = subprocess.Popen(command, env=self.env, cwd=self.root, stdout=out, stderr=subprocess.STDOUT)
             _, status, usage = os.wait4(proc.pid, 0)
             wall = time.perf_counter() - t0
             proc.returncode = os.waitstatus_to_exitcode(status)

@@ -56,6 +56,9 @@ def to_json_array(records: Sequence[dict]) -> str:
     return json.dumps(records, default=_json_default, allow_nan=False)
 
 
+_TABLES_ENSURED: set[tuple[str | None, str, str]] = set()
+
+
 class WarehouseSession:
     """One Snowflake connection used by one stage."""
 
@@ -86,9 +89,16 @@ class WarehouseSession:
             inserted += self.cur.rowcount if self.cur.rowcount is not None else len(batch)
         return inserted
 
-    def ensure_tables(self) -> None:
+    def ensure_tables(self, run_id: str | None = None) -> None:
+        """Create the pipeline's tables when missing. With a run id, once per run in this process: the
+        stages of one run share it, and each CREATE ... IF NOT EXISTS is a round trip (three per stage)."""
+        key = (run_id, self.conn.database, self.conn.schema)
+        if run_id is not None and key in _TABLES_ENSURED:
+            return
         for statement in statements("create_tables"):
             self.cur.execute(statement)
+        if run_id is not None:
+            _TABLES_ENSURED.add(key)
 
     @contextmanager
     def transaction(self) -> Iterator[WarehouseSession]:

@@ -135,7 +135,7 @@ def lead_contacts(
     leads = valid.to_dict("records")
     keys = list(dict.fromkeys(lead["PERSON_KEY"] for lead in leads))
     with warehouse.session() as session:
-        session.ensure_tables()
+        session.ensure_tables(context.run_id)
         oldest = now - dt.timedelta(days=settings.enrichment_cache_ttl_days)
         cached = dict(session.rows("cache_lookup", [json.dumps(keys), oldest])) if keys else {}
 

@@ -143,7 +143,7 @@ def new_leads(
     record = StageRecord("new_leads")
     day = day_of(context)
     with Warehouse(snowflake, settings.snowflake_batch_rows).session() as session:
-        session.ensure_tables()
+        session.ensure_tables(context.run_id)
         delivered = {row[0] for row in session.rows("delivered_leads", [*day_bounds(day), day])}
 
     leads = raw_leads[~raw_leads["LEAD_ID"].isin(delivered)]

@@ -123,7 +123,7 @@ def lead_results(
         )
     records = results.astype(object).where(results.notna(), None).to_dict("records")
     with Warehouse(snowflake, settings.snowflake_batch_rows).session() as session:
-        session.ensure_tables()
+        session.ensure_tables(context.run_id)
         # Results and dead letters of the partition are replaced together: every lead is in exactly one.
         with session.transaction():
             session.execute("delete_results_partition", [day])

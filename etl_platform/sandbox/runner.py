@@ -23,7 +23,7 @@ from etl_platform.sandbox import ccc as ccc_app
 from etl_platform.sandbox import idicore as idicore_app
 from etl_platform.sandbox.faults import Behaviour, parse_faults
 from etl_platform.sandbox.http_common import Counters
-from etl_platform.sandbox.world import COVERED_AREA_CODES, World
+from etl_platform.sandbox.world import COVERED_AREA_CODES, POOL_PER_AREA_CODE, World
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ class SandboxSettings:
     seed: int = 7
     days: int = 7
     leads_per_day: int = 200
+    phone_pool_per_area_code: int = POOL_PER_AREA_CODE
     idicore_latency_ms: float = 250.0
     idicore_rate_limit: float | None = 50.0
     ccc_latency_ms: float = 400.0
@@ -94,6 +95,7 @@ class SandboxSettings:
             seed=int(num("SANDBOX_SEED", 7)),
             days=int(num("SANDBOX_DAYS", 7)),
             leads_per_day=int(num("SANDBOX_LEADS_PER_DAY", 200)),
+            phone_pool_per_area_code=int(num("SANDBOX_PHONE_POOL_PER_AREA_CODE", POOL_PER_AREA_CODE)),
             idicore_latency_ms=num("SANDBOX_IDICORE_LATENCY_MS", 250.0),
             idicore_rate_limit=num("SANDBOX_IDICORE_RATE_LIMIT", 50.0),
             ccc_latency_ms=num("SANDBOX_CCC_LATENCY_MS", 400.0),
@@ -111,7 +113,7 @@ class Sandbox:
 
     def __post_init__(self) -> None:
         s = self.settings
-        self.world = World(seed=s.seed)
+        self.world = World(seed=s.seed, pool_per_area_code=s.phone_pool_per_area_code)
         faults = parse_faults(s.faults)
         self.idicore = Behaviour(s.idicore_latency_ms, s.idicore_rate_limit, faults, seed=s.seed)
         self.ccc = Behaviour(s.ccc_latency_ms, s.ccc_rate_limit, faults, seed=s.seed + 1)

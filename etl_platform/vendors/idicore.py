@@ -280,14 +280,28 @@ class IdiCoreClient:
         limiter = AsyncLimiter(self.rate_limit, 1.0)
         gate = asyncio.Semaphore(self.concurrency)
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        results: list[SearchResult | None] = [None] * len(queries)
+        pending = iter(enumerate(queries))
+
+        async def worker() -> None:
+            for index, query in pending:  # one shared iterator: each query is taken exactly once
+                results[index] = await self._search(http, limiter, gate, query)
+
+        # A bounded set of workers, not a task per query: 100,000 waiting tasks cost ~1 GB and most of
+        # the client's CPU in scheduling. Twice the concurrency, so workers sleeping in a retry back-off
+        # (outside the gate) do not starve the vendor of requests.
         async with httpx.AsyncClient(timeout=self.timeout, limits=limits) as http:
-            tasks = [asyncio.ensure_future(self._search(http, limiter, gate, q)) for q in queries]
+            workers = [asyncio.ensure_future(worker()) for _ in range(min(len(queries), 2 * self.concurrency))]
             try:
-                return list(await asyncio.gather(*tasks))
+                await asyncio.gather(*workers)
             except BaseException:
-                for task in tasks:
+                for task in workers:
                     task.cancel()
                 raise
+        missing = [i for i, r in enumerate(results) if r is None]
+        if missing:  # cannot happen unless a worker died silently; never report a search as done
+            raise RuntimeError(f"{len(missing)} idiCORE searches were never run")
+        return results  # type: ignore[return-value]
 
     def login_only(self) -> None:
         """Prove credentials without a billed search (health checks)."""
