@@ -149,13 +149,14 @@ def results_data_checks(
     results: pd.DataFrame, contacts: pd.DataFrame, litigator: pd.DataFrame, dnc: pd.DataFrame, dead_ids: set[str]
 ) -> dict[str, tuple[bool, dict]]:
     """{check name: (passed, metadata)} for everything but the warehouse reconciliation."""
-    phones = results["PHONE"].dropna()
-    missing_lit = set(phones) - set(litigator["PHONE"])
-    missing_dnc = set(phones) - set(dnc["PHONE"])
-    expected_leads = set(contacts["LEAD_ID"])
-    accounted = set(results["LEAD_ID"]) | dead_ids
+    # .tolist() before set(): iterating an Arrow-backed column element by element is ~10x slower
+    phones = set(results["PHONE"].dropna().tolist())
+    missing_lit = phones - set(litigator["PHONE"].tolist())
+    missing_dnc = phones - set(dnc["PHONE"].tolist())
+    expected_leads = set(contacts["LEAD_ID"].tolist())
+    accounted = set(results["LEAD_ID"].tolist()) | dead_ids
     dup = results.dropna(subset=["PHONE"]).duplicated(subset=["LEAD_ID", "PHONE"]).sum()
-    invalid = int((~phones.map(is_valid_nanp)).sum())
+    invalid = sum(1 for phone in phones if not is_valid_nanp(phone))
     violations = compliance_violations(results)
     return {
         COMPLIANCE_CHECK: (bool(violations.empty), {"violations": len(violations)}),
@@ -169,7 +170,7 @@ def results_data_checks(
         ),
         "every_phone_scrubbed_twice": (
             not missing_lit and not missing_dnc,
-            {"phones": len(set(phones)), "missing_litigator": len(missing_lit), "missing_dnc": len(missing_dnc)},
+            {"phones": len(phones), "missing_litigator": len(missing_lit), "missing_dnc": len(missing_dnc)},
         ),
         "no_duplicate_lead_phone": (bool(dup == 0), {"duplicates": int(dup)}),
         "phones_are_valid_nanp": (invalid == 0, {"invalid": invalid}),
