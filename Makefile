@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint dev sandbox-start sandbox-stop clean
+.PHONY: install run test lint bench dev sandbox-start sandbox-stop clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required")'
@@ -27,6 +27,11 @@ test: install
 	./scripts/ensure_postgres.sh
 	$(BIN)/pytest
 
+## Benchmarks (not tests): BENCH="e2e overhead scale client dnc" (default all), REPEATS=3; see README.
+bench: install
+	./scripts/ensure_postgres.sh
+	$(BIN)/python -m bench $(BENCH) --repeats $(or $(REPEATS),3)
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -46,4 +51,4 @@ sandbox-stop: install
 
 clean:
 	-$(BIN)/etl-platform sandbox stop
-	rm -rf .sandbox storage logs history schedules .logs_queue .telemetry
+	rm -rf .sandbox bench/.work storage logs history schedules .logs_queue .telemetry

@@ -95,6 +95,8 @@ def bench_e2e(repeats: int) -> BenchResult:
     result.add("  run wall (run record)", "s", [r["run_wall"] for r in runs])
     result.add("  stages' own work", "s", [r["stage_work"] for r in runs])
     _stage_figures(result, runs)
+    result.add("  idiCORE search phase", "s", [r["idicore_vendor"] for r in runs], "inside the idiCORE stage")
+    result.add("  CCC call phase", "s", [r["ccc_vendor"] for r in runs], "inside the CCC stage")
     result.add("vendor-bound floor", "s", [floor], "searches / rate limit + CCC round trips")
     result.add("run wall / floor", "x", [r["run_wall"] / floor for r in runs])
     result.add("stages' own work / floor", "x", [r["stage_work"] / floor for r in runs])

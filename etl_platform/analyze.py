@@ -86,7 +86,7 @@ def configuration() -> dict[str, object]:
         "idicore_concurrency": int(env_number("IDICORE_CONCURRENCY", 16)),
         "idicore_rate_limit_per_second": env_number("IDICORE_RATE_LIMIT", 50),
         "ccc_batch_size": int(env_number("CCC_BATCH_SIZE", 5000)),
-        "dnc_batch_size": int(env_number("DNC_BATCH_SIZE", 100000)),
+        "dnc_batch_size": int(env_number("DNC_BATCH_SIZE", 1_000_000)),
         "snowflake_batch_rows": int(env_number("SNOWFLAKE_BATCH_ROWS", 5000)),
         "vendor_max_error_share": env_number("VENDOR_MAX_ERROR_SHARE", 0.05),
         "enrichment_cache_ttl_days": env_number("ENRICHMENT_CACHE_TTL_DAYS", 30),

@@ -60,7 +60,7 @@ def build_resources(environ=os.environ) -> dict[str, object]:
         "dnc": DncRegistryResource(
             registry_path=dg.EnvVar("DNC_REGISTRY_PATH"),
             source_dir=dg.EnvVar("DNC_SOURCE_DIR"),
-            batch_size=int(env_number("DNC_BATCH_SIZE", 100_000, environ)),
+            batch_size=int(env_number("DNC_BATCH_SIZE", 1_000_000, environ)),
         ),
         "settings": settings_from_env(environ),
     }
