@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.harness import BenchResult, Target
-from bench.stack import WORK
+from bench.harness import WORK, BenchResult, Target
 from etl_platform.vendors.dnc import DncStore
 
 AREA_CODES = 50

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+WORK = PROJECT_ROOT / "bench" / ".work"  # generated inputs, sandboxes and run logs (not in git)
 
 
 @dataclass

@@ -35,6 +35,8 @@ def _run_once(stack: BenchStack, label: str) -> dict:
     stages = {s.asset: s for s in trace.stages}
     created = record.create_timestamp.timestamp()
     stage_seconds = {a: float(stages[a].seconds) for a in PIPELINE_ORDER}
+    baselines = load_baselines()
+    judged = {a: baselines.stages[a].judge(stage_seconds[a], stages[a].metadata) for a in PIPELINE_ORDER}
     contacts, ccc = stages["lead_contacts"].metadata, stages["litigator_scrub"].metadata
     return {
         "cli": cli,
@@ -46,6 +48,7 @@ def _run_once(stack: BenchStack, label: str) -> dict:
         "pre_run": record.start_time - created,
         "teardown": cli.exited_at - record.end_time,
         "stages": stage_seconds,
+        "baseline": judged,
         "stage_work": sum(stage_seconds.values()),
         "idicore_vendor": float(contacts.get("vendor_seconds", 0.0)),
         "ccc_vendor": float(ccc.get("vendor_seconds", 0.0)),
@@ -69,7 +72,13 @@ def import_seconds(repeats: int) -> list[float]:
 def _stage_figures(result: BenchResult, runs: list[dict], per: int | None = None) -> None:
     for asset in PIPELINE_ORDER:
         values = [r["stages"][asset] for r in runs]
-        result.add(f"stage: {STAGE_NAMES[asset]}", "s", values)
+        # DESIGN's baseline beside each stage (scaled by volume where the stage scales, as the checks do)
+        judged = runs[len(runs) // 2]["baseline"][asset]
+        note = (
+            f"baseline: typical <= {judged.typical_limit:.3g} s, concern > {judged.concern_limit:.3g} s; "
+            f"worst run {max((r['baseline'][asset].status for r in runs), key=['OK', 'SLOW', 'CONCERN'].index)}"
+        )
+        result.add(f"stage: {STAGE_NAMES[asset]}", "s", values, note)
         if per:
             result.add(f"  per lead: {STAGE_NAMES[asset]}", "us", [v / per * 1e6 for v in values])
 

@@ -17,11 +17,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.harness import PROJECT_ROOT
+from bench.harness import PROJECT_ROOT, WORK
 from etl_platform.environment import dagster_bin, ensure_postgres_database, materialize_args
 from etl_platform.sandbox.runner import Sandbox, SandboxSettings, free_port
 
-WORK = PROJECT_ROOT / "bench" / ".work"
 # `python -m bench --profile`: run every `dagster` process under pyinstrument, one HTML report per run here.
 PROFILE_DIR: Path | None = None
 BENCH_DB_URL = "postgresql://postgres@127.0.0.1:5432/etl_platform_bench"

@@ -11,33 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from dagster_snowflake import SnowflakeResource
 
-SQL_DIR = Path(os.environ.get("ETL_SQL_DIR") or Path(__file__).resolve().parents[1] / "sql")
+from etl_platform.sql_files import sql, statements
+
 DEFAULT_BATCH_ROWS = 5_000
-
-
-@cache
-def sql(name: str) -> str:
-    """The text of `sql/<name>.sql`."""
-    return (SQL_DIR / f"{name}.sql").read_text()
-
-
-def statements(name: str) -> list[str]:
-    """The statements of a multi-statement file (split on `;` at the end of a line)."""
-    return [s.strip() for s in re.split(r";\s*$", sql(name), flags=re.MULTILINE) if _has_code(s)]
-
-
-def _has_code(text: str) -> bool:
-    return any(line.strip() and not line.strip().startswith("--") for line in text.splitlines())
 
 
 def _json_default(value: Any) -> Any:

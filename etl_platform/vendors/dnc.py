@@ -25,8 +25,8 @@ import pandas as pd
 import pyarrow as pa
 from pydantic import Field
 
+from etl_platform.sql_files import sql
 from etl_platform.verdict import Dnc, ScrubOutcome
-from etl_platform.warehouse import sql
 
 if TYPE_CHECKING:
     import duckdb
