@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from bench.harness import PROJECT_ROOT, WORK
 from etl_platform.environment import dagster_bin, ensure_postgres_database, materialize_args
@@ -23,12 +24,17 @@ from etl_platform.sandbox.runner import Sandbox, SandboxSettings, free_port
 
 # `python -m bench --profile`: run every `dagster` process under pyinstrument, one HTML report per run here.
 PROFILE_DIR: Path | None = None
-BENCH_DB_URL = "postgresql://postgres@127.0.0.1:5432/etl_platform_bench"
+
+
+def bench_db_url() -> str:
+    """The instance's PostgreSQL server (DAGSTER_POSTGRES_URL), database `etl_platform_bench`."""
+    base = os.environ.get("DAGSTER_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/etl_platform"
+    return urlparse(base)._replace(path="/etl_platform_bench").geturl()
 
 
 @dataclass
 class CliRun:
-    """One `dagster asset materialize` process: its wall time, peak memory and the run it recorded."""
+    """One `dagster` CLI process: wall time, when it started and exited, peak memory, exit code."""
 
     wall_seconds: float
     started_at: float  # epoch seconds, when the process was spawned
@@ -64,6 +70,7 @@ class BenchStack:
         self.leads = leads
         self.root = WORK / profile.name
         self.extra_env = extra_env or {}
+        self.db_url = bench_db_url()
         self.proc: subprocess.Popen | None = None
 
     # --- set-up -----------------------------------------------------------------------------------
@@ -94,7 +101,7 @@ class BenchStack:
             **{k: v for k, v in os.environ.items() if not k.startswith(("SANDBOX_", "SNOWFLAKE_", "IDICORE_"))},
             **self.sandbox.env,
             "DAGSTER_HOME": str(home),
-            "DAGSTER_POSTGRES_URL": BENCH_DB_URL,
+            "DAGSTER_POSTGRES_URL": self.db_url,
             "IDICORE_RATE_LIMIT": str(p.client_rate_limit),
             "IDICORE_CONCURRENCY": str(p.client_concurrency),
             "SANDBOX_SEED": str(settings.seed),
@@ -118,8 +125,8 @@ class BenchStack:
     def _reset_instance_db(self) -> None:
         import psycopg2
 
-        ensure_postgres_database(BENCH_DB_URL)
-        with psycopg2.connect(BENCH_DB_URL) as conn, conn.cursor() as cur:
+        ensure_postgres_database(self.db_url)
+        with psycopg2.connect(self.db_url.replace("+psycopg2", "")) as conn, conn.cursor() as cur:
             # A clean instance per benchmark: no history from other profiles in the learned baselines.
             cur.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
 
@@ -197,7 +204,7 @@ class BenchStack:
         from etl_platform.observe import find_run, load_trace
 
         saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "DAGSTER_POSTGRES_URL")}
-        os.environ.update(DAGSTER_HOME=self.env["DAGSTER_HOME"], DAGSTER_POSTGRES_URL=BENCH_DB_URL)
+        os.environ.update(DAGSTER_HOME=self.env["DAGSTER_HOME"], DAGSTER_POSTGRES_URL=self.db_url)
         try:
             with dg.DagsterInstance.get() as instance:
                 record = find_run(instance, None)

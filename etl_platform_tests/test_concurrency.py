@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
+import time
 
 import dagster as dg
 
@@ -21,25 +22,40 @@ def test_pools_are_declared_and_limited(defs, instance):
 
 def test_concurrent_runs_take_turns_at_the_vendor_steps(defs, instance, sandbox, registry_loaded, tmp_path):
     """Two partitions materialized at the same time by two `dagster` processes: the second run's idiCORE
-    step waits for the first one's slot, so together they never exceed the vendor's rate limit."""
+    step waits for the first one's slot, so together they never exceed the vendor's rate limit.
+
+    The test holds the `idicore` slot itself until both runs are queued for it, so that both really wait
+    however their start-ups differ (timing alone made this flaky on a loaded machine)."""
     days = ["2026-03-16", "2026-03-17"]
     sandbox.seed_leads([dt.date.fromisoformat(d) for d in days], per_day=40)
     with sandbox.connect() as conn:
         conn.cursor().execute("DROP TABLE IF EXISTS ENRICHMENT_CACHE")  # both runs must search; recreated
-    # Slow enough (3 waves of 16 searches, ~3 s) that the second process reaches its idiCORE step while
-    # the first one holds the slot, however their start-ups differ.
-    sandbox.idicore.update(latency_ms=1000)
-    procs = [
-        subprocess.Popen(
-            [dagster_bin(), *materialize_args(day)],
-            cwd=tmp_path,
-            env=os.environ.copy(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for day in days
-    ]
+    sandbox.idicore.update(latency_ms=100)
+    storage = instance.event_log_storage
+    holder = ("test-holds-the-idicore-slot", "holder")
+    # A pool's slots are created on first use from the default limit (dagster.yaml: 1); create it now.
+    storage.set_concurrency_slots("idicore", instance.get_concurrency_config().pool_config.default_pool_limit)
+    assert storage.claim_concurrency_slot("idicore", *holder).is_claimed
+    procs = []
+    try:
+        procs = [
+            subprocess.Popen(
+                [dagster_bin(), *materialize_args(day)],
+                cwd=tmp_path,
+                env=os.environ.copy(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for day in days
+        ]
+        deadline = time.monotonic() + 180
+        while len(storage.get_concurrency_info("idicore").pending_run_ids) < 2:
+            assert time.monotonic() < deadline, "both runs should have queued for the idicore slot"
+            assert all(p.poll() is None for p in procs), "a run ended before reaching its idiCORE step"
+            time.sleep(0.5)
+    finally:
+        storage.free_concurrency_slot_for_step(*holder)
     outputs = [p.communicate(timeout=300)[0] for p in procs]
     assert all(p.returncode == 0 for p in procs), "\n".join(o[-2000:] for o in outputs)
 
@@ -50,4 +66,4 @@ def test_concurrent_runs_take_turns_at_the_vendor_steps(defs, instance, sandbox,
         windows.append((stats["lead_contacts"].start_time, stats["lead_contacts"].end_time))
     (_, first_end), (second_start, _) = sorted(windows)
     assert first_end <= second_start, f"idiCORE steps of the two runs overlapped: {windows}"
-    assert any("blocked by limit for pool idicore" in o for o in outputs)
+    assert all("blocked by limit for pool idicore" in o for o in outputs)
