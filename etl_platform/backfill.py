@@ -7,7 +7,7 @@ import datetime as dt
 import json
 import sys
 
-from etl_platform.environment import run_dagster
+from etl_platform.environment import ensure_pools, run_dagster
 
 MAX_PARALLEL = 4  # the etl/parallel tag limits configured in dagster.yaml
 
@@ -22,6 +22,7 @@ def submit(start: dt.date, end: dt.date, parallel: int) -> int:
     """Submit the backfill to the instance; the daemon launches its runs through the run queue."""
     if not 1 <= parallel <= MAX_PARALLEL:
         raise SystemExit(f"--parallel must be between 1 and {MAX_PARALLEL} (see dagster.yaml)")
+    ensure_pools()  # several runs start at once: the pools must exist before the first claims a slot
     code = run_dagster(
         [
             "job",

@@ -11,7 +11,14 @@ import sys
 import time
 from pathlib import Path
 
-from etl_platform.environment import PROJECT_ROOT, ensure_postgres_database, load_env, materialize_args, run_dagster
+from etl_platform.environment import (
+    PROJECT_ROOT,
+    ensure_pools,
+    ensure_postgres_database,
+    load_env,
+    materialize_args,
+    run_dagster,
+)
 
 SANDBOX_ROOT = PROJECT_ROOT / ".sandbox"
 
@@ -89,6 +96,7 @@ def _tail(path: Path, lines: int = 25) -> str:
 
 def run_partition(partition: str, profile: str | None, skip_registry: bool, verbose: bool) -> int:
     ensure_postgres_database(os.environ["DAGSTER_POSTGRES_URL"])
+    ensure_pools()
     if uses_sandbox():
         sandbox_start(profile)
     module = ["-m", "etl_platform.definitions"]
@@ -259,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         return health(args.json)
     if args.command == "setup":
         ensure_postgres_database(os.environ["DAGSTER_POSTGRES_URL"])
+        ensure_pools()
         return 0
     if args.action == "start":
         sandbox_start(args.profile)

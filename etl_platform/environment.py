@@ -87,3 +87,24 @@ def run_dagster(args: list[str], log_file: Path | None = None) -> int:
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "wb") as out:
         return subprocess.call([dagster_bin(), *args], cwd=DAGSTER_CWD, stdout=out, stderr=subprocess.STDOUT)
+
+
+# The concurrency pools the vendor steps declare (assets/contacts.py, assets/scrubs.py; a test keeps this
+# list equal to the definitions').
+VENDOR_POOLS = ("idicore", "ccc")
+
+
+def ensure_pools() -> None:
+    """Create the vendor pools' slots in the instance before any run claims them. Dagster creates a pool's
+    slots lazily, at the first claim; two runs claiming at once on a fresh instance can each create one,
+    and then both vendor steps run together (seen in CI). An existing limit (`dagster instance concurrency
+    set`) is kept."""
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        limit = instance.get_concurrency_config().pool_config.default_pool_limit
+        configured = storage.get_concurrency_keys()
+        for pool in VENDOR_POOLS:
+            if pool not in configured and limit is not None:
+                storage.set_concurrency_slots(pool, limit)

@@ -10,13 +10,14 @@ import time
 
 import dagster as dg
 
-from etl_platform.environment import dagster_bin, materialize_args
+from etl_platform.environment import VENDOR_POOLS, dagster_bin, ensure_pools, materialize_args
 
 
 def test_pools_are_declared_and_limited(defs, instance):
     graph = defs.resolve_asset_graph()
     pools = {key.to_user_string(): graph.get(key).pools for key in graph.get_all_asset_keys()}
     assert pools["lead_contacts"] == {"idicore"} and pools["litigator_scrub"] == {"ccc"}
+    assert set(VENDOR_POOLS) == set().union(*pools.values()), "ensure_pools must create every declared pool"
     assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
 
 
@@ -33,8 +34,8 @@ def test_concurrent_runs_take_turns_at_the_vendor_steps(defs, instance, sandbox,
     sandbox.idicore.update(latency_ms=100)
     storage = instance.event_log_storage
     holder = ("test-holds-the-idicore-slot", "holder")
-    # A pool's slots are created on first use from the default limit (dagster.yaml: 1); create it now.
-    storage.set_concurrency_slots("idicore", instance.get_concurrency_config().pool_config.default_pool_limit)
+    ensure_pools()  # what `etl-platform run/backfill/setup` do first: no lazy creation racing between runs
+    assert storage.get_concurrency_info("idicore").slot_count == 1
     assert storage.claim_concurrency_slot("idicore", *holder).is_claimed
     procs = []
     try:
