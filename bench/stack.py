@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 
 from bench.harness import PROJECT_ROOT, WORK
 from etl_platform.environment import dagster_bin, ensure_postgres_database, materialize_args
-from etl_platform.sandbox.runner import Sandbox, SandboxSettings, free_port
+from etl_platform.sandbox.runner import Sandbox, SandboxSettings, free_port, spawn
 
 # `python -m bench --profile`: run every `dagster` process under pyinstrument, one HTML report per run here.
 PROFILE_DIR: Path | None = None
@@ -131,22 +131,7 @@ class BenchStack:
             cur.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
 
     def _start_sandbox(self) -> None:
-        root = self.sandbox.settings.root
-        root.mkdir(parents=True, exist_ok=True)
-        log = open(root / "sandbox.log", "ab")  # noqa: SIM115 - handed to the child process
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "etl_platform.sandbox", "serve", str(root)],
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=self.root,
-        )
-        deadline = time.monotonic() + 120
-        while not (root / "ready").exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"bench sandbox did not start; see {root / 'sandbox.log'}")
-            time.sleep(0.1)
+        self.proc = spawn(self.sandbox.settings.root, cwd=self.root, env=self.env)
 
     def __exit__(self, *exc) -> None:
         if self.proc and self.proc.poll() is None:

@@ -6,7 +6,6 @@ import argparse
 import datetime as dt
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -50,22 +49,13 @@ def sandbox_start(profile: str | None = None, timeout: float = 120) -> None:
         sandbox_stop()  # restart so the requested profile applies
     elif pid:
         sandbox_stop()
-    SANDBOX_ROOT.mkdir(exist_ok=True)
-    (SANDBOX_ROOT / "ready").unlink(missing_ok=True)
-    log = open(SANDBOX_ROOT / "sandbox.log", "ab")  # noqa: SIM115 - handed to the child process
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "etl_platform.sandbox", "serve", str(SANDBOX_ROOT)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        cwd=PROJECT_ROOT,
-    )
+    from etl_platform.sandbox.runner import spawn
+
+    try:
+        proc = spawn(SANDBOX_ROOT, cwd=PROJECT_ROOT, timeout=timeout)
+    except RuntimeError as err:
+        raise SystemExit(str(err)) from None
     (SANDBOX_ROOT / "sandbox.pid").write_text(str(proc.pid))
-    deadline = time.monotonic() + timeout
-    while not (SANDBOX_ROOT / "ready").exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"sandbox failed to start; see {SANDBOX_ROOT / 'sandbox.log'}")
-        time.sleep(0.2)
     print(f"sandbox up (pid {proc.pid}, faults: {os.environ.get('SANDBOX_FAULTS') or 'none'})")
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -256,6 +257,33 @@ class Sandbox:
                 tmp.write_text("".join(f"{area},{n}\n" for n in self.world.registry_numbers(area)))
                 tmp.rename(target)
         return source
+
+
+def spawn(root: Path, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120):
+    """Start `python -m etl_platform.sandbox serve ROOT` detached (its own session, output in
+    ROOT/sandbox.log) and wait until it has seeded; RuntimeError if it dies or times out first."""
+    import subprocess
+    import sys
+
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "ready").unlink(missing_ok=True)
+    log = open(root / "sandbox.log", "ab")  # noqa: SIM115 - handed to the child process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "etl_platform.sandbox", "serve", str(root)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=cwd,
+    )
+    deadline = time.monotonic() + timeout
+    while not (root / "ready").exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)  # never leave a half-started sandbox holding the ports
+            raise RuntimeError(f"sandbox failed to start; see {root / 'sandbox.log'}")
+        time.sleep(0.1)
+    return proc
 
 
 def serve_forever(root: Path) -> None:

@@ -26,7 +26,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from etl_platform.sql_files import sql
-from etl_platform.verdict import Dnc, ScrubOutcome
+from etl_platform.verdict import Dnc, ScrubOutcome, outcomes_by_phone
 
 if TYPE_CHECKING:
     import duckdb
@@ -301,16 +301,9 @@ class DncStore:
     def lookup(self, phones: Sequence[str], today: dt.date) -> dict[str, ScrubOutcome]:
         """`lookup_frame` as {phone: ScrubOutcome}, for callers that handle a few numbers."""
         frame = self.lookup_frame(phones, today)
-        made: dict[tuple, ScrubOutcome] = {}  # few distinct outcomes; they are immutable, so shared
-        outcomes = {}
-        for phone, status, reason in zip(
-            frame["PHONE"].tolist(), frame["STATUS"].tolist(), frame["REASON"].tolist(), strict=True
-        ):
-            key = (status, reason if isinstance(reason, str) else None)
-            if key not in made:
-                made[key] = ScrubOutcome(Dnc(key[0]), key[1])
-            outcomes[phone] = made[key]
-        return outcomes
+        return outcomes_by_phone(
+            frame["PHONE"].tolist(), frame["STATUS"].tolist(), frame["REASON"].tolist(), status_type=Dnc
+        )
 
 
 class DncRegistryResource(dg.ConfigurableResource):
