@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bench.harness import PROJECT_ROOT, machine, render, write_json
-from etl_platform.environment import load_env
+from etl_platform.cli.environment import load_env
 
 BENCHMARKS = ("e2e", "overhead", "scale", "client", "dnc")
 

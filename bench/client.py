@@ -16,7 +16,9 @@ import httpx
 from bench.harness import BenchResult, Target
 from bench.pipeline import BENCH_DAY
 from bench.stack import ZERO_LATENCY, BenchStack
-from etl_platform.vendors.idicore import IdiCoreClient, PersonQuery
+from etl_platform.adapters.vendors.idicore import IdiCoreClient
+from etl_platform.core.contacts import PersonQuery
+from etl_platform.core.settings import Settings
 
 CEILING_SEARCHES = 2_000
 CONCURRENCIES = (8, 16, 32, 64)
@@ -48,6 +50,7 @@ def _client(stack: BenchStack, concurrency: int, rate_limit: float) -> IdiCoreCl
         client_secret=env["IDICORE_CLIENT_SECRET"],
         concurrency=concurrency,
         rate_limit=rate_limit,
+        policy=Settings().call_policy("idicore"),
     )
 
 

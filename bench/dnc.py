@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from bench.harness import WORK, BenchResult, Target
-from etl_platform.vendors.dnc import DncStore
+from etl_platform.adapters.dnc_store import DncStore
 
 AREA_CODES = 50
 LOOKUP_SIZES = (600, 1_000_000)

@@ -18,9 +18,8 @@ import time
 
 from bench.harness import BenchResult, Target
 from bench.stack import DEFAULT_PROFILE, ZERO_LATENCY, BenchStack, CliRun
-from etl_platform.baselines import load_baselines
-from etl_platform.observe import PIPELINE_ORDER
-from etl_platform.stages import STAGE_NAMES
+from etl_platform.core.baselines import load_baselines
+from etl_platform.core.stages import PIPELINE_ORDER, STAGES
 
 BENCH_DAY = dt.date(2026, 6, 1)  # any day in the partitions; fixed so every run sees the same leads
 
@@ -78,9 +77,9 @@ def _stage_figures(result: BenchResult, runs: list[dict], per: int | None = None
             f"baseline: typical <= {judged.typical_limit:.3g} s, concern > {judged.concern_limit:.3g} s; "
             f"worst run {max((r['baseline'][asset].status for r in runs), key=['OK', 'SLOW', 'CONCERN'].index)}"
         )
-        result.add(f"stage: {STAGE_NAMES[asset]}", "s", values, note)
+        result.add(f"stage: {STAGES[asset].name}", "s", values, note)
         if per:
-            result.add(f"  per lead: {STAGE_NAMES[asset]}", "us", [v / per * 1e6 for v in values])
+            result.add(f"  per lead: {STAGES[asset].name}", "us", [v / per * 1e6 for v in values])
 
 
 def bench_e2e(repeats: int) -> BenchResult:
@@ -160,7 +159,7 @@ def bench_scale(repeats: int, sizes: list[int]) -> BenchResult:
             "CLI wall - vendor phases",
         )
         for asset in PIPELINE_ORDER:
-            result.add(f"[{tag}] {STAGE_NAMES[asset]} per lead", "us", [r["stages"][asset] / leads * 1e6 for r in runs])
+            result.add(f"[{tag}] {STAGES[asset].name} per lead", "us", [r["stages"][asset] / leads * 1e6 for r in runs])
         per_lead_by_size[size] = {a: statistics.median(r["stages"][a] for r in runs) / leads for a in PIPELINE_ORDER}
         result.context[f"leads_in[{tag}]"] = leads
         result.context[f"searches[{tag}]"] = runs[0]["searches"]
@@ -169,7 +168,7 @@ def bench_scale(repeats: int, sizes: list[int]) -> BenchResult:
         small, large = min(sizes), max(sizes)
         for asset in PIPELINE_ORDER:
             ratio = per_lead_by_size[large][asset] / per_lead_by_size[small][asset]
-            result.add(f"per-lead cost {large:,} / {small:,}: {STAGE_NAMES[asset]}", "x", [ratio], "1.0 = linear")
+            result.add(f"per-lead cost {large:,} / {small:,}: {STAGES[asset].name}", "x", [ratio], "1.0 = linear")
     largest = f"{max(sizes):,}"
     result.targets = [
         Target(f"{largest} leads: non-vendor time under 60 s", f"[{largest}] non-vendor time", 60),

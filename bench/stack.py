@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from bench.harness import PROJECT_ROOT, WORK
-from etl_platform.environment import dagster_bin, ensure_postgres_database, materialize_args
+from etl_platform.cli.environment import dagster_bin, ensure_postgres_database, materialize_args
 from etl_platform.sandbox.runner import Sandbox, SandboxSettings, free_port, spawn
 
 # `python -m bench --profile`: run every `dagster` process under pyinstrument, one HTML report per run here.
@@ -174,7 +174,7 @@ class BenchStack:
 
     def forget_outputs(self) -> None:
         """Make the next run of the day a fresh one: no cached idiCORE answers, no earlier results."""
-        from etl_platform.warehouse import WarehouseSession, statements
+        from etl_platform.adapters.warehouse import WarehouseSession, statements
 
         with self.sandbox.connect() as conn:
             session = WarehouseSession(conn, batch_rows=1)
@@ -186,7 +186,7 @@ class BenchStack:
         """The newest run as `etl-platform trace` sees it, read from this stack's instance."""
         import dagster as dg
 
-        from etl_platform.observe import find_run, load_trace
+        from etl_platform.cli.observe import find_run, load_trace
 
         saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "DAGSTER_POSTGRES_URL")}
         os.environ.update(DAGSTER_HOME=self.env["DAGSTER_HOME"], DAGSTER_POSTGRES_URL=self.db_url)

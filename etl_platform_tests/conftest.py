@@ -1,7 +1,10 @@
-"""Shared fixtures: a real sandbox (fakesnow + vendor servers on loopback) and a real Postgres instance.
+"""The test pyramid, by folder: `unit/` (no servers: the whole tier in seconds), `integration/` (the real
+sandbox servers and PostgreSQL, shared by the session), `e2e/` (Dagster runs end to end). Each test gets its
+tier's marker from its folder, so `pytest -m unit` (make test-unit) runs the first tier alone.
 
-The sandbox runs in this process on free ports with zero latency and no rate limit, so tests exercise
-the real HTTP and Snowflake clients quickly; tests that need latency or faults switch them per test.
+The sandbox starts once per session, and only when a test asks for it (or for a fixture built on it):
+fakesnow and the vendor stand-ins on loopback threads of this process, on free ports, zero latency and no
+rate limit. Vendor behaviour is reset before every test that uses it, without restarting anything.
 """
 
 from __future__ import annotations
@@ -15,11 +18,10 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from etl_platform.environment import PROJECT_ROOT
-from etl_platform.sandbox.runner import Sandbox, SandboxSettings
+TIERS = ("unit", "integration", "e2e")
 
-# Fast failure handling for tests, set before the definitions are imported: whole-step retries once after
-# 0.2 s, short client backoff, and a 1 s client timeout so the sandbox's "slow" fault (3 s) times out.
+# Fast failure handling for tests: whole-step retries once after 0.2 s, short client backoff, and a 1 s
+# client timeout so the sandbox's "slow" fault (3 s) times out.
 TEST_KNOBS = {
     "STEP_RETRY_MAX": "1",
     "STEP_RETRY_DELAY_SECONDS": "0.2",
@@ -29,17 +31,44 @@ TEST_KNOBS = {
     "IDICORE_MAX_RETRY_SECONDS": "15",
     "CCC_MAX_RETRY_SECONDS": "15",
 }
-os.environ.update(TEST_KNOBS)
 
 # Test partitions: fixed days so the expectations do not move with the calendar.
 DAY1 = dt.date(2026, 3, 2)
 DAY2 = dt.date(2026, 3, 3)
 LEADS_PER_DAY = 120
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "unit: no servers; the whole tier runs in seconds")
+    config.addinivalue_line("markers", "integration: the sandbox servers and PostgreSQL, shared by the session")
+    config.addinivalue_line("markers", "e2e: Dagster runs end to end")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        parts = Path(str(item.fspath)).relative_to(Path(__file__).parent).parts
+        tier = parts[0] if parts and parts[0] in TIERS else None
+        if tier is None:
+            raise pytest.UsageError(f"{item.nodeid}: tests live in one of {TIERS}")
+        item.add_marker(getattr(pytest.mark, tier))
 
 
 @pytest.fixture(scope="session")
-def sandbox(tmp_path_factory) -> Sandbox:
+def session_env():
+    """The process environment for the session (subprocesses inherit it): the test knobs first, the
+    sandbox's endpoints and the instance once those fixtures run. Restored at the end."""
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in TEST_KNOBS.items():
+            patch.setenv(key, value)
+        yield patch
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory, session_env):
+    from etl_platform.sandbox.runner import Sandbox, SandboxSettings
+
     root = tmp_path_factory.mktemp("sandbox")
     settings = SandboxSettings(
         root=root,
@@ -51,10 +80,23 @@ def sandbox(tmp_path_factory) -> Sandbox:
     )
     with Sandbox(settings) as box:
         box.idicore.slow_seconds = box.ccc.slow_seconds = 3
-        os.environ.update(box.env)
+        for key, value in box.env.items():
+            session_env.setenv(key, value)
         box.seed_leads([DAY1 - dt.timedelta(days=1), DAY1, DAY2], per_day=LEADS_PER_DAY)
         box.write_registry(copy_date=dt.datetime.now(dt.UTC).date() - dt.timedelta(days=3))
         yield box
+
+
+@pytest.fixture(autouse=True)
+def _reset_vendor_behaviour(request):
+    """Every test that uses the sandbox starts with well-behaved, instant vendors and zeroed counters."""
+    if "sandbox" in request.fixturenames:
+        box = request.getfixturevalue("sandbox")
+        for behaviour in (box.idicore, box.ccc):
+            behaviour.update(latency_ms=0, rate_limit=None, faults={}, slow_seconds=3, fault_limit=None)
+        box.idicore_counters.reset()
+        box.ccc_counters.reset()
+    yield
 
 
 @pytest.fixture(scope="session")
@@ -77,12 +119,12 @@ def postgres_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def dagster_home(tmp_path_factory, postgres_url, sandbox) -> Path:
+def dagster_home(tmp_path_factory, postgres_url, sandbox, session_env) -> Path:
     """DAGSTER_HOME holding the project's own dagster.yaml, pointed at the test database."""
     home = tmp_path_factory.mktemp("dagster_home")
     shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
-    os.environ["DAGSTER_HOME"] = str(home)
-    os.environ["DAGSTER_POSTGRES_URL"] = postgres_url
+    session_env.setenv("DAGSTER_HOME", str(home))
+    session_env.setenv("DAGSTER_POSTGRES_URL", postgres_url)
     return home
 
 
@@ -95,21 +137,30 @@ def instance(dagster_home):
 
 
 @pytest.fixture(scope="session")
-def defs(dagster_home):
-    from etl_platform.definitions import defs as definitions
+def settings(sandbox):
+    """The settings the session's environment gives (the test knobs applied)."""
+    from etl_platform.core.settings import Settings
 
-    return definitions
+    return Settings.from_env(os.environ)
+
+
+@pytest.fixture(scope="session")
+def defs(dagster_home, settings):
+    from etl_platform.definitions import build_definitions
+
+    return build_definitions(settings, dict(os.environ))
+
+
+def load_registry(defs, instance):
+    """Materialize dnc_registry (its own job: it is not partitioned)."""
+    result = defs.resolve_job_def("dnc_registry_job").execute_in_process(instance=instance)
+    assert result.success
+    return result
 
 
 @pytest.fixture(scope="session")
 def registry_loaded(defs, instance):
-    import dagster as dg
-
-    from etl_platform.assets.scrubs import dnc_registry
-
-    result = dg.materialize([dnc_registry], resources=defs.resources, instance=instance)
-    assert result.success
-    return result
+    return load_registry(defs, instance)
 
 
 @pytest.fixture
@@ -119,16 +170,6 @@ def warehouse(sandbox):
         cur = conn.cursor()
         yield cur
         cur.close()
-
-
-@pytest.fixture(autouse=True)
-def _reset_vendor_behaviour(request, sandbox):
-    """Every test starts with well-behaved, instant vendors and zeroed counters."""
-    for behaviour in (sandbox.idicore, sandbox.ccc):
-        behaviour.update(latency_ms=0, rate_limit=None, faults={}, slow_seconds=3)
-    sandbox.idicore_counters.reset()
-    sandbox.ccc_counters.reset()
-    yield
 
 
 @pytest.fixture

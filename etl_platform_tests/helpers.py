@@ -1,4 +1,4 @@
-"""Helpers for the pipeline tests: run a partition, read LEAD_RESULTS back."""
+"""Helpers for the pipeline tests: run a partition (or some of its steps), read LEAD_RESULTS back."""
 
 from __future__ import annotations
 
@@ -9,10 +9,27 @@ import sys
 
 import dagster as dg
 
+from etl_platform.core.stages import DAILY_JOB
 
-def run_partition(defs, instance, day: dt.date, raise_on_error: bool = True) -> dg.ExecuteInProcessResult:
-    job = defs.resolve_job_def("daily_leads_job")
-    return job.execute_in_process(partition_key=day.isoformat(), instance=instance, raise_on_error=raise_on_error)
+
+def run_partition(
+    defs, instance, day: dt.date, raise_on_error: bool = True, steps: list[str] | None = None
+) -> dg.ExecuteInProcessResult:
+    """The daily job for one partition; `steps` limits it to those assets (the others' stored outputs are
+    their inputs)."""
+    job = defs.resolve_job_def(DAILY_JOB)
+    return job.execute_in_process(
+        partition_key=day.isoformat(),
+        instance=instance,
+        raise_on_error=raise_on_error,
+        asset_selection=[dg.AssetKey(s) for s in steps] if steps else None,
+    )
+
+
+def stage_meta(result, node: str) -> dict:
+    """A step's materialization metadata, unwrapped; {} when it did not materialize."""
+    mats = result.asset_materializations_for_node(node)
+    return {k: getattr(v, "value", v) for k, v in mats[-1].metadata.items()} if mats else {}
 
 
 def fetch(cur, query: str, params: list | None = None) -> list[dict]:

@@ -50,7 +50,7 @@ def create_app(world: World, behaviour: Behaviour, login_id: str, counters: Coun
             return PlainTextResponse("Bad Request: invalid phone number in PhoneList", status_code=400)
         counters.add("scrubbed_phones", len(phones))
         reply = [{"Phone": int(p), "IsLitigator": world.is_litigator(p)} for p in phones]
-        if fault == "missing_phone" and reply:
+        if fault == "missing_phone" and reply:  # counted as fault_missing_phone by transport_fault
             reply.pop(len(reply) // 2)
         return JSONResponse(reply)
 

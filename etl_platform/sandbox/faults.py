@@ -75,11 +75,15 @@ class Behaviour:
     faults: dict[str, float] = field(default_factory=dict)
     seed: int = 7
     slow_seconds: float = 30.0  # how long a "slow" reply hangs: beyond any sane client timeout
+    # At most this many faults are injected (None: no limit), e.g. 2 with {"500": 1.0}: the first two
+    # requests fail, the rest succeed; a client with retries must then ride them out, deterministically.
+    fault_limit: int | None = None
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
         self.bucket = TokenBucket(self.rate_limit)
         self.lock = threading.Lock()
+        self.faults_injected = 0
 
     def update(self, **changes: object) -> None:
         for key, value in changes.items():
@@ -91,12 +95,15 @@ class Behaviour:
     def roll(self) -> str | None:
         """The fault to inject in this request, if any (deterministic in sequence for a seed)."""
         with self.lock:
+            if self.fault_limit is not None and self.faults_injected >= self.fault_limit:
+                return None
             draw = self.rng.random()
-        acc = 0.0
-        for kind, share in self.faults.items():
-            acc += share
-            if draw < acc:
-                return kind
+            acc = 0.0
+            for kind, share in self.faults.items():
+                acc += share
+                if draw < acc:
+                    self.faults_injected += 1
+                    return kind
         return None
 
     async def delay(self) -> None:
@@ -108,5 +115,7 @@ class Behaviour:
             "latency_ms": self.latency_ms,
             "rate_limit": self.rate_limit,
             "faults": self.faults,
+            "fault_limit": self.fault_limit,
+            "faults_injected": self.faults_injected,
             "seed": self.seed,
         }

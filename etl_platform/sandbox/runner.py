@@ -200,7 +200,7 @@ class Sandbox:
     def connect(self):
         import snowflake.connector
 
-        from etl_platform.warehouse import connection_args_from_env
+        from etl_platform.adapters.warehouse import connection_args_from_env
 
         env = self.env
         return snowflake.connector.connect(
@@ -214,8 +214,8 @@ class Sandbox:
 
     def seed_leads(self, days: list[dt.date] | None = None, per_day: int | None = None) -> dict[str, int]:
         """Make LEADS hold the generated leads for each day (idempotent: a day already right is left)."""
-        from etl_platform.partitions import day_bounds
-        from etl_platform.warehouse import WarehouseSession, sql, to_json_array
+        from etl_platform.adapters.warehouse import WarehouseSession, sql, to_json_array
+        from etl_platform.core.leads import day_bounds
 
         per_day = self.settings.leads_per_day if per_day is None else per_day
         if days is None:

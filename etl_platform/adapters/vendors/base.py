@@ -1,0 +1,228 @@
+"""What the vendor clients share: error types, the retry policy (tenacity), the circuit breaker (pybreaker),
+per-stage counters, and `VendorClient`, the base that wires them around every call."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+
+import httpx
+import pybreaker
+from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
+from tenacity.wait import wait_exponential_jitter
+
+from etl_platform.core.settings import VendorCallPolicy
+
+
+class VendorError(Exception):
+    """A vendor call failed. `kind` is a short reason code safe to store and log (no PII, no secrets)."""
+
+    def __init__(self, kind: str, message: str | None = None, retry_after: float | None = None):
+        super().__init__(message or kind)
+        self.kind = kind
+        self.retry_after = retry_after
+
+
+class RetryableError(VendorError):
+    """Timeouts, dropped connections, 429 and 5xx: worth another attempt after a pause."""
+
+
+class PermanentError(VendorError):
+    """A reply that will not change on retry for this input (400 TooManyMatches, a rejected number)."""
+
+
+class BreakerOpen(VendorError):
+    """The vendor's circuit breaker is open: fail fast instead of adding load to a vendor that is down."""
+
+
+class ConfigurationError(VendorError):
+    """Credentials, allow-listing or URL are wrong: no retry helps, the run must stop and say so."""
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value)
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+def classify_status(response: httpx.Response) -> VendorError | None:
+    """Map an HTTP status to the error the clients raise; None for 2xx."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return None
+    if status == 429:
+        return RetryableError("http_429", "rate limited", parse_retry_after(response.headers.get("retry-after")))
+    if status >= 500:
+        return RetryableError(
+            f"http_{status}", f"server error {status}", parse_retry_after(response.headers.get("retry-after"))
+        )
+    if status in (401, 403, 404):
+        return ConfigurationError(f"http_{status}", f"HTTP {status} from {response.request.url.host}")
+    return PermanentError(f"http_{status}", f"HTTP {status}")
+
+
+def as_vendor_error(exc: BaseException) -> VendorError:
+    if isinstance(exc, VendorError):
+        return exc
+    if isinstance(exc, httpx.TimeoutException):
+        return RetryableError("timeout", type(exc).__name__)
+    if isinstance(exc, httpx.TransportError):
+        return RetryableError("connection", type(exc).__name__)
+    raise exc
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    max_attempts: int = 5
+    max_seconds: float = 60.0
+    backoff_initial: float = 0.5
+    backoff_max: float = 10.0
+
+
+def wait_for(settings: RetrySettings) -> Callable[[RetryCallState], float]:
+    """Exponential backoff with jitter, but never shorter than the vendor's Retry-After."""
+    backoff = wait_exponential_jitter(initial=settings.backoff_initial, max=settings.backoff_max)
+
+    def wait(state: RetryCallState) -> float:
+        pause = backoff(state)
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, VendorError) and exc.retry_after is not None:
+            pause = max(pause, min(exc.retry_after, settings.backoff_max * 3))
+        return pause
+
+    return wait
+
+
+def retry_kwargs(settings: RetrySettings, on_retry: Callable[[RetryCallState], None]) -> dict:
+    return dict(
+        retry=retry_if_exception(lambda e: isinstance(e, RetryableError)),
+        wait=wait_for(settings),
+        stop=stop_after_attempt(settings.max_attempts) | stop_after_delay(settings.max_seconds),
+        before_sleep=on_retry,
+        reraise=True,
+    )
+
+
+@dataclass
+class VendorStats:
+    """Counters a stage records in its materialization metadata."""
+
+    calls: int = 0
+    retries: int = 0
+    http_429: int = 0
+    timeouts: int = 0
+    connection_errors: int = 0
+    server_errors: int = 0
+    bad_replies: int = 0
+    failed_calls: int = 0
+    relogins: int = 0
+    breaker_openings: int = 0
+    breaker_rejections: int = 0
+    logins: int = 0
+    max_in_flight: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+
+    def note_error(self, err: VendorError) -> None:
+        self.errors[err.kind] = self.errors.get(err.kind, 0) + 1
+        if err.kind == "http_429":
+            self.http_429 += 1
+        elif err.kind == "timeout":
+            self.timeouts += 1
+        elif err.kind == "connection":
+            self.connection_errors += 1
+        elif err.kind.startswith("http_5"):
+            self.server_errors += 1
+        elif err.kind.startswith("bad_reply"):
+            self.bad_replies += 1
+
+    def note_breaker_rejection(self) -> None:
+        self.breaker_rejections += 1
+        self.errors["breaker_open"] = self.errors.get("breaker_open", 0) + 1
+
+    def as_metadata(self, prefix: str) -> dict[str, int]:
+        flat = {k: v for k, v in asdict(self).items() if k != "errors"}
+        flat.update({f"error_{k}": v for k, v in self.errors.items()})
+        return {f"{prefix}_{k}": int(v) for k, v in flat.items()}
+
+
+@dataclass(frozen=True)
+class BreakerSettings:
+    fail_max: int = 10  # consecutive failed calls that open the breaker
+    reset_seconds: float = 30.0  # how long it stays open before letting one probe through
+
+
+class _CountOpenings(pybreaker.CircuitBreakerListener):
+    def __init__(self, stats: VendorStats):
+        self.stats = stats
+
+    def state_change(self, cb, old_state, new_state) -> None:
+        if new_state is not None and new_state.name == pybreaker.STATE_OPEN:
+            self.stats.breaker_openings += 1
+
+
+def make_breaker(name: str, settings: BreakerSettings, stats: VendorStats) -> pybreaker.CircuitBreaker:
+    """A per-vendor breaker (pybreaker). Only transient vendor failures count towards opening it: a refused
+    query or a bad number says nothing about the vendor's health."""
+    return pybreaker.CircuitBreaker(
+        fail_max=settings.fail_max,
+        reset_timeout=settings.reset_seconds,
+        exclude=[lambda exc: not isinstance(exc, RetryableError)],
+        listeners=[_CountOpenings(stats)],
+        name=name,
+        throw_new_error_on_trip=False,
+    )
+
+
+class VendorClient:
+    """The plumbing every vendor client shares: its counters, its breaker, and `attempts()`/`guarded()`.
+
+    A call is `for attempt in self.attempts(): with attempt, self.guarded(): <one HTTP exchange>`: tenacity
+    retries RetryableErrors with backoff (at least the vendor's Retry-After); the breaker refuses calls
+    while open; every VendorError is counted by kind before it propagates."""
+
+    vendor: str  # "idicore" | "ccc": the breaker's name and the metadata prefix
+
+    def __init__(self, policy: VendorCallPolicy):
+        self.policy = policy
+        self.timeout = policy.timeout_seconds
+        self.retry = RetrySettings(
+            max_attempts=policy.max_attempts,
+            max_seconds=policy.max_retry_seconds,
+            backoff_initial=policy.backoff_initial_seconds,
+        )
+        self.stats = VendorStats()
+        self.breaker = make_breaker(
+            self.vendor, BreakerSettings(policy.breaker_fail_max, policy.breaker_reset_seconds), self.stats
+        )
+
+    def _count_retry(self, state: RetryCallState) -> None:
+        self.stats.retries += 1
+
+    def attempts(self) -> Retrying:
+        return Retrying(**retry_kwargs(self.retry, self._count_retry))
+
+    def async_attempts(self) -> AsyncRetrying:
+        return AsyncRetrying(**retry_kwargs(self.retry, self._count_retry))
+
+    @contextmanager
+    def guarded(self) -> Iterator[None]:
+        """One call through the breaker: refused fast while it is open; errors counted by kind."""
+        try:
+            with self.breaker.calling():
+                yield
+        except pybreaker.CircuitBreakerError:
+            self.stats.note_breaker_rejection()
+            raise BreakerOpen("breaker_open", f"{self.vendor} circuit breaker is open") from None
+        except VendorError as err:
+            self.stats.note_error(err)
+            raise
+
+    def metadata(self) -> dict[str, int]:
+        return self.stats.as_metadata(self.vendor)

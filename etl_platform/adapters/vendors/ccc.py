@@ -1,0 +1,114 @@
+"""CCC (DNCScrub) litigator scrub: batched POSTs, strict reply checks, fail closed per batch.
+
+Contract (DESIGN.md): header `loginId`, body `{"PhoneList": "a,b,c"}` of 10-digit numbers (<= 10,000),
+reply a JSON array in input order of `{"Phone": <int>, "IsLitigator": <bool>}`. A 200 is not success by
+itself (some hosts answer a bad key with an HTML login page); one malformed number can fail a batch
+with 400, so a 400 is bisected to isolate it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import httpx
+
+from etl_platform.adapters.vendors.base import (
+    ConfigurationError,
+    PermanentError,
+    RetryableError,
+    VendorClient,
+    VendorError,
+    as_vendor_error,
+    classify_status,
+)
+from etl_platform.core.phones import is_valid_nanp, mask
+from etl_platform.core.settings import CCC_MAX_BATCH, VendorCallPolicy
+from etl_platform.core.verdict import Litigator, ScrubOutcome
+
+log = logging.getLogger(__name__)
+
+
+def parse_litigator_reply(sent: Sequence[str], response: httpx.Response) -> dict[str, ScrubOutcome]:
+    """Verdicts for exactly the phones sent, or RetryableError("bad_reply_...") for the whole batch."""
+    content_type = response.headers.get("content-type", "")
+    text = response.text
+    if "html" in content_type or text.lstrip()[:1] == "<":
+        raise RetryableError("bad_reply_html", "CCC answered with an HTML page (bad loginId or a proxy)")
+    try:
+        payload = response.json()
+    except ValueError:
+        raise RetryableError("bad_reply_not_json", "CCC reply is not JSON") from None
+    if not isinstance(payload, list):
+        raise RetryableError("bad_reply_not_list", "CCC reply is not a JSON array")
+    outcomes: dict[str, ScrubOutcome] = {}
+    for item in payload:
+        if not isinstance(item, dict):
+            raise RetryableError("bad_reply_item", "CCC reply item is not an object")
+        phone, flag = item.get("Phone"), item.get("IsLitigator")
+        if isinstance(phone, bool) or not isinstance(phone, int | str) or not isinstance(flag, bool):
+            raise RetryableError("bad_reply_types", "CCC reply item has a non-integer Phone or non-boolean flag")
+        key = f"{int(phone):010d}" if str(phone).isdigit() else str(phone)
+        if key in outcomes:
+            raise RetryableError("bad_reply_duplicate_phone", "CCC reply lists a phone twice")
+        outcomes[key] = ScrubOutcome(Litigator.LITIGATOR if flag else Litigator.CLEAR)
+    if set(outcomes) != set(sent) or len(outcomes) != len(sent):
+        raise RetryableError("bad_reply_phone_mismatch", "CCC reply does not cover exactly the phones sent")
+    return outcomes
+
+
+class CccClient(VendorClient):
+    vendor = "ccc"
+
+    def __init__(self, *, url: str, login_id: str, batch_size: int, policy: VendorCallPolicy):
+        super().__init__(policy)
+        self.url, self.login_id, self.batch_size = url, login_id, batch_size
+        if not 1 <= self.batch_size <= CCC_MAX_BATCH:
+            raise ValueError(f"CCC batch size must be between 1 and {CCC_MAX_BATCH}")
+
+    def scrub(self, phones: Sequence[str]) -> dict[str, ScrubOutcome]:
+        """A verdict for every phone given: litigator, clear, or unknown with the reason."""
+        unique = list(dict.fromkeys(phones))
+        outcomes = {p: ScrubOutcome(Litigator.UNKNOWN, "invalid_number") for p in unique if not is_valid_nanp(p)}
+        valid = [p for p in unique if p not in outcomes]
+        with httpx.Client(timeout=self.timeout) as http:
+            for start in range(0, len(valid), self.batch_size):
+                outcomes.update(self._scrub_batch(http, valid[start : start + self.batch_size]))
+        return outcomes
+
+    def _scrub_batch(self, http: httpx.Client, batch: list[str]) -> dict[str, ScrubOutcome]:
+        try:
+            return self._post_with_retries(http, batch)
+        except PermanentError:
+            if len(batch) == 1:
+                log.warning("CCC rejected the number %s; it stays unknown (blocked)", mask(batch[0]))
+                return {batch[0]: ScrubOutcome(Litigator.UNKNOWN, "ccc_rejected_number")}
+            # One bad number fails the whole batch: bisect to isolate it and scrub the rest.
+            self.stats.errors["batch_split"] = self.stats.errors.get("batch_split", 0) + 1
+            middle = len(batch) // 2
+            return self._scrub_batch(http, batch[:middle]) | self._scrub_batch(http, batch[middle:])
+        except ConfigurationError:
+            raise
+        except VendorError as err:
+            self.stats.failed_calls += 1
+            return {p: ScrubOutcome(Litigator.UNKNOWN, f"ccc_{err.kind}") for p in batch}
+
+    def _post_with_retries(self, http: httpx.Client, batch: list[str]) -> dict[str, ScrubOutcome]:
+        for attempt in self.attempts():
+            with attempt, self.guarded():
+                return self._post(http, batch)
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def _post(self, http: httpx.Client, batch: list[str]) -> dict[str, ScrubOutcome]:
+        self.stats.calls += 1
+        try:
+            response = http.post(self.url, json={"PhoneList": ",".join(batch)}, headers={"loginId": self.login_id})
+        except httpx.HTTPError as exc:
+            raise as_vendor_error(exc) from None
+        if err := classify_status(response):
+            if isinstance(err, ConfigurationError):
+                raise ConfigurationError(
+                    err.kind, f"CCC answered HTTP {response.status_code}: check CCC_LOGIN_ID and CCC_LITIGATOR_URL"
+                )
+            raise err
+        return parse_litigator_reply(batch, response)

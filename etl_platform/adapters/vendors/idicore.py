@@ -1,0 +1,275 @@
+"""idiCORE people search: token flow, bounded concurrent searches, strict reply parsing.
+
+Contract (DESIGN.md): login is POST with Basic auth and returns the token as plain text; searches send
+`Authorization: <token>` (no "Bearer"), one person per call, every call billed. Tokens live ~15 min, so we
+refresh at 12 min and on a 401 (once). `result` must be a list; anything else is an error, never "no phones".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+import httpx
+from aiolimiter import AsyncLimiter
+
+from etl_platform.adapters.vendors.base import (
+    ConfigurationError,
+    PermanentError,
+    RetryableError,
+    VendorClient,
+    VendorError,
+    as_vendor_error,
+    classify_status,
+)
+from etl_platform.core.contacts import MAX_EMAILS, MAX_PHONES, FoundPhone, PersonQuery, SearchResult
+from etl_platform.core.phones import normalise
+from etl_platform.core.settings import VendorCallPolicy
+
+TOKEN_REFRESH_SECONDS = 12 * 60
+MAX_TOKEN_TRIES = 3  # a search sent with at most this many tokens before its attempt fails
+
+
+def search_body(query: PersonQuery) -> dict:
+    """The search request in idiCORE's camelCase; `referenceId` ties a billed search to its lead."""
+    return {
+        "firstName": query.first_name,
+        "lastName": query.last_name,
+        "address": query.address or "",
+        "city": query.city or "",
+        "state": query.state or "",
+        "zip": query.zip or "",
+        "referenceId": query.lead_id,
+        "fields": ["name", "phone", "email"],
+    }
+
+
+def parse_search_reply(lead_id: str, payload: object) -> SearchResult:
+    """Turn a 200 reply into a SearchResult, or raise VendorError("bad_reply_...") if it breaks contract."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("result"), list):
+        raise RetryableError("bad_reply_no_result_list", "reply has no 'result' list")
+    people = payload["result"]
+    if not people:
+        return SearchResult(lead_id, "no_match")
+    best = people[0]
+    if not isinstance(best, dict):
+        raise RetryableError("bad_reply_person", "result[0] is not an object")
+    raw_phones = best.get("phone") or []
+    raw_emails = best.get("email") or []
+    if not isinstance(raw_phones, list) or not isinstance(raw_emails, list):
+        raise RetryableError("bad_reply_fields", "phone/email are not lists")
+
+    ranked: list[tuple[float, int, FoundPhone]] = []
+    disconnected = invalid = 0
+    for position, entry in enumerate(raw_phones):
+        if not isinstance(entry, dict):
+            invalid += 1
+            continue
+        if entry.get("disconnected") is True:
+            disconnected += 1
+            continue
+        normalised = normalise(entry.get("number"))
+        if normalised.phone is None:
+            invalid += 1
+            continue
+        rank = _rank(entry)
+        ranked.append((rank, position, FoundPhone(normalised.phone, 0, entry.get("type"))))
+    ranked.sort(key=lambda item: (item[0], item[1]))
+    phones: list[FoundPhone] = []
+    for _, _, found in ranked:
+        if all(p.phone != found.phone for p in phones):
+            phones.append(FoundPhone(found.phone, len(phones) + 1, found.type))
+        if len(phones) == MAX_PHONES:
+            break
+
+    emails: list[tuple[float, int, str]] = []
+    for position, entry in enumerate(raw_emails):
+        if isinstance(entry, dict) and isinstance(entry.get("data"), str) and "@" in entry["data"]:
+            emails.append((_rank(entry), position, entry["data"].strip().lower()))
+    emails.sort(key=lambda item: (item[0], item[1]))
+    unique_emails = list(dict.fromkeys(e for _, _, e in emails))[:MAX_EMAILS]
+    return SearchResult(
+        lead_id,
+        "found",
+        tuple(phones),
+        tuple(unique_emails),
+        dropped_disconnected=disconnected,
+        dropped_invalid=invalid,
+    )
+
+
+def _rank(entry: dict) -> float:
+    meta = entry.get("meta")
+    rank = meta.get("rank") if isinstance(meta, dict) else None
+    try:
+        return float(rank)
+    except (TypeError, ValueError):
+        return float("inf")  # unranked entries go last
+
+
+class IdiCoreClient(VendorClient):
+    vendor = "idicore"
+
+    def __init__(
+        self,
+        *,
+        auth_url: str,
+        search_url: str,
+        client_id: str,
+        client_secret: str,
+        concurrency: int,
+        rate_limit: float,
+        policy: VendorCallPolicy,
+    ):
+        super().__init__(policy)
+        self.auth_url, self.search_url = auth_url, search_url
+        self.client_id, self.client_secret = client_id, client_secret
+        self.concurrency = concurrency
+        self.rate_limit = rate_limit  # searches per second, client side
+        self._token: str | None = None
+        self._token_at = 0.0
+        self._token_lock: asyncio.Lock | None = None
+        self._pause_until = 0.0
+        self._in_flight = 0
+
+    # --- token ------------------------------------------------------------------------------------
+    async def _login(self, http: httpx.AsyncClient) -> str:
+        self.stats.logins += 1
+        try:
+            response = await http.post(
+                self.auth_url,
+                auth=(self.client_id, self.client_secret),
+                json={"glba": "otheruse", "dppa": "none"},
+            )
+        except httpx.HTTPError as exc:
+            raise as_vendor_error(exc) from None
+        if response.status_code == 401:
+            raise ConfigurationError("login_rejected", "idiCORE rejected the client id/secret (HTTP 401)")
+        if err := classify_status(response):
+            raise err
+        token = response.text.strip()
+        if not token or token.startswith("<") or " " in token:
+            raise RetryableError("bad_login_reply", "idiCORE login did not return a token")
+        return token
+
+    async def _current_token(self, http: httpx.AsyncClient, stale: str | None = None) -> str:
+        """One login for all concurrent searches. `stale` is a token a 401 just rejected: when another worker
+        has already replaced it, its replacement is returned, so a revoked token costs one login, not one per
+        search that was in flight with it."""
+        assert self._token_lock is not None
+        async with self._token_lock:
+            expired = time.monotonic() - self._token_at > TOKEN_REFRESH_SECONDS
+            if self._token is None or expired or (stale is not None and self._token == stale):
+                if stale is not None and self._token == stale:
+                    self.stats.relogins += 1
+                self._token = await self._login(http)
+                self._token_at = time.monotonic()
+            return self._token
+
+    # --- one search -------------------------------------------------------------------------------
+    async def _post_search(self, http: httpx.AsyncClient, query: PersonQuery) -> SearchResult:
+        token = await self._current_token(http)
+        for _ in range(MAX_TOKEN_TRIES):
+            self.stats.calls += 1
+            try:
+                response = await http.post(self.search_url, json=search_body(query), headers={"Authorization": token})
+            except httpx.HTTPError as exc:
+                raise as_vendor_error(exc) from None
+            if response.status_code == 401:
+                # The token expired early or was revoked: take the current one (logging in again only if no
+                # other worker has yet) and repeat the search at once.
+                token = await self._current_token(http, stale=token)
+                continue
+            if response.status_code == 400:
+                code = _error_code(response)
+                raise PermanentError(f"idicore_{code}", f"idiCORE refused the query: {code}")
+            if response.status_code == 403:
+                raise ConfigurationError("http_403", "idiCORE answered 403: this IP is not allow-listed")
+            if err := classify_status(response):
+                if err.kind == "http_429":
+                    # Everyone pauses, not just this worker: the quota is shared.
+                    self._pause_until = max(self._pause_until, time.monotonic() + (err.retry_after or 1.0))
+                raise err
+            try:
+                payload = response.json()
+            except ValueError:
+                raise RetryableError("bad_reply_not_json", "idiCORE reply is not JSON") from None
+            return parse_search_reply(query.lead_id, payload)
+        # Fresh tokens refused again and again: retry later (with backoff), do not loop here.
+        raise RetryableError("http_401_after_relogin", "idiCORE refused fresh tokens")
+
+    async def _search(
+        self, http: httpx.AsyncClient, limiter: AsyncLimiter, gate: asyncio.Semaphore, query: PersonQuery
+    ) -> SearchResult:
+        try:
+            async for attempt in self.async_attempts():
+                with attempt:
+                    async with gate:
+                        pause = self._pause_until - time.monotonic()
+                        if pause > 0:
+                            await asyncio.sleep(pause)
+                        async with limiter:
+                            self._in_flight += 1
+                            self.stats.max_in_flight = max(self.stats.max_in_flight, self._in_flight)
+                            try:
+                                with self.guarded():
+                                    return await self._post_search(http, query)
+                            finally:
+                                self._in_flight -= 1
+        except ConfigurationError:
+            raise
+        except PermanentError as err:
+            return SearchResult(query.lead_id, "rejected", reason=err.kind)
+        except VendorError as err:
+            self.stats.failed_calls += 1
+            return SearchResult(query.lead_id, "failed", reason=err.kind)
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    async def search_many(self, queries: Sequence[PersonQuery]) -> list[SearchResult]:
+        """Search every query; each result is found, no_match or failed (with a reason). Configuration
+        errors (bad credentials, 403) abort the whole batch: no search can succeed."""
+        self._token_lock = asyncio.Lock()
+        limiter = AsyncLimiter(self.rate_limit, 1.0)
+        gate = asyncio.Semaphore(self.concurrency)
+        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        results: list[SearchResult | None] = [None] * len(queries)
+        pending = iter(enumerate(queries))
+
+        async def worker() -> None:
+            for index, query in pending:  # one shared iterator: each query is taken exactly once
+                results[index] = await self._search(http, limiter, gate, query)
+
+        # A bounded set of workers, not a task per query: 100,000 waiting tasks cost ~1 GB and most of
+        # the client's CPU in scheduling. Twice the concurrency, so workers sleeping in a retry back-off
+        # (outside the gate) do not starve the vendor of requests.
+        async with httpx.AsyncClient(timeout=self.timeout, limits=limits) as http:
+            workers = [asyncio.ensure_future(worker()) for _ in range(min(len(queries), 2 * self.concurrency))]
+            try:
+                await asyncio.gather(*workers)
+            except BaseException:
+                for task in workers:
+                    task.cancel()
+                raise
+        missing = [i for i, r in enumerate(results) if r is None]
+        if missing:  # cannot happen unless a worker died silently; never report a search as done
+            raise RuntimeError(f"{len(missing)} idiCORE searches were never run")
+        return results  # type: ignore[return-value]
+
+    def login_only(self) -> None:
+        """Prove credentials without a billed search (health checks)."""
+
+        async def go() -> None:
+            self._token_lock = asyncio.Lock()
+            async with httpx.AsyncClient(timeout=self.timeout) as http:
+                await self._current_token(http)
+
+        asyncio.run(go())
+
+
+def _error_code(response: httpx.Response) -> str:
+    try:
+        code = response.json().get("error", {}).get("code")
+    except (ValueError, AttributeError):
+        code = None
+    return str(code) if code else "BadRequest"

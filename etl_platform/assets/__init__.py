@@ -1,1 +1,0 @@
-"""The daily pipeline's assets, one module per part of the graph (see DESIGN.md)."""

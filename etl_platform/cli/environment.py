@@ -1,0 +1,108 @@
+"""Loading `.env` and preparing the Dagster instance for the command-line tools."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+
+from etl_platform.core.stages import DNC_REGISTRY, VENDOR_POOLS
+
+# The checkout the CLI runs in: its .env, .sandbox/ and logs/ live here.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PATH_VARIABLES = ("DNC_REGISTRY_PATH", "DNC_SOURCE_DIR", "ETL_BASELINES_PATH")
+# Dagster's CLI applies a .env in its working directory *over* the environment. The commands here have
+# already merged .env (exported variables win), so they start Dagster from a folder without one.
+DAGSTER_CWD = PROJECT_ROOT / "logs"
+
+
+def load_env(root: Path = PROJECT_ROOT) -> Path:
+    """Fill os.environ from `.env` (created from `.env.example` when missing) without overriding what the
+    caller already exported; point DAGSTER_HOME at the project's dagster.yaml when unset."""
+    env_file = root / ".env"
+    if not env_file.exists():
+        shutil.copyfile(root / ".env.example", env_file)
+    for key, value in dotenv_values(env_file).items():
+        if value is not None and key not in os.environ:
+            os.environ[key] = value
+    for key in PATH_VARIABLES:
+        # Relative paths in .env mean "in the project", wherever a command is started from.
+        if os.environ.get(key) and not Path(os.environ[key]).is_absolute():
+            os.environ[key] = str(root / os.environ[key])
+    os.environ.setdefault("DAGSTER_HOME", str(root))
+    return env_file
+
+
+def ensure_postgres_database(url: str) -> None:
+    """Create the instance database named in DAGSTER_POSTGRES_URL if it does not exist yet."""
+    import psycopg2
+    from psycopg2 import sql
+
+    parsed = urlparse(url.replace("+psycopg2", ""))
+    name = parsed.path.lstrip("/") or "postgres"
+    admin = parsed._replace(path="/postgres").geturl()
+    try:
+        conn = psycopg2.connect(admin, connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        raise SystemExit(
+            f"PostgreSQL at {parsed.hostname}:{parsed.port or 5432} is not reachable ({str(exc).strip()}).\n"
+            "Start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+        ) from None
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if cur.fetchone() is None:
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    conn.close()
+
+
+def dagster_bin() -> str:
+    """The `dagster` executable next to this interpreter (the project's venv)."""
+    import sys
+
+    candidate = Path(sys.executable).with_name("dagster")
+    return str(candidate) if candidate.exists() else "dagster"
+
+
+def materialize_args(partition: str) -> list[str]:
+    """`dagster asset materialize` for one partition of the daily assets (the registry is its own run)."""
+    return [
+        "asset",
+        "materialize",
+        "-m",
+        "etl_platform.definitions",
+        "--select",
+        f"not key:{DNC_REGISTRY.asset}",
+        "--partition",
+        partition,
+    ]
+
+
+def run_dagster(args: list[str], log_file: Path | None = None) -> int:
+    """Run the plain Dagster CLI; its event log goes to `log_file` when given (the console otherwise)."""
+    DAGSTER_CWD.mkdir(parents=True, exist_ok=True)
+    if log_file is None:
+        return subprocess.call([dagster_bin(), *args], cwd=DAGSTER_CWD)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "wb") as out:
+        return subprocess.call([dagster_bin(), *args], cwd=DAGSTER_CWD, stdout=out, stderr=subprocess.STDOUT)
+
+
+def ensure_pools() -> None:
+    """Create the vendor pools' slots in the instance before any run claims them. Dagster creates a pool's
+    slots lazily, at the first claim; two runs claiming at once on a fresh instance can each create one,
+    and then both vendor steps run together (seen in CI). An existing limit (`dagster instance concurrency
+    set`) is kept."""
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        limit = instance.get_concurrency_config().pool_config.default_pool_limit
+        configured = storage.get_concurrency_keys()
+        for pool in VENDOR_POOLS:
+            if pool not in configured and limit is not None:
+                storage.set_concurrency_slots(pool, limit)

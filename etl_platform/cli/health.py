@@ -1,0 +1,233 @@
+"""`etl-platform health`: is every dependency up? One probe per dependency, each with a short timeout and a
+message a person can act on. No probe prints a secret; idiCORE is probed with a login (not billed) and CCC
+with its documented litigator test number, which must come back flagged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import click
+
+from etl_platform.core.settings import Settings, VendorCallPolicy
+
+UP, WARN, DOWN = "UP", "WARN", "DOWN"
+PROBE_TIMEOUT = 5.0
+CCC_TEST_LITIGATOR = "2675466417"
+
+
+@dataclass
+class Probe:
+    name: str
+    status: str
+    latency_ms: float
+    detail: str
+
+
+def _timed(name: str, fn: Callable[[], tuple[str, str]]) -> Probe:
+    started = time.perf_counter()
+    try:
+        status, detail = fn()
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a DOWN line, never a crash
+        status, detail = DOWN, f"{type(exc).__name__}: {_first_line(exc)}"
+    return Probe(name, status, round(1000 * (time.perf_counter() - started), 1), detail)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+def _scrub_secrets(text: str, environ) -> str:
+    for key in ("SNOWFLAKE_PASSWORD", "IDICORE_CLIENT_SECRET", "CCC_LOGIN_ID"):
+        if environ.get(key):
+            text = text.replace(environ[key], "***")
+    return text
+
+
+def probe_policy(settings: Settings, vendor: str) -> VendorCallPolicy:
+    """One attempt with the probe's short timeout: health reports what is, it does not ride faults out."""
+    return settings.call_policy(vendor).model_copy(
+        update={"timeout_seconds": PROBE_TIMEOUT, "max_attempts": 1, "max_retry_seconds": PROBE_TIMEOUT}
+    )
+
+
+def probe_instance(environ) -> tuple[str, str]:
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        instance.get_run_records(limit=1)
+        behind = []
+        for label, storage in (
+            ("runs", instance.run_storage),
+            ("events", instance.event_log_storage),
+            ("schedules", instance.schedule_storage),
+        ):
+            version = getattr(storage, "alembic_version", None)
+            if version is None:
+                continue
+            current, head = version()
+            heads = head if isinstance(head, list | tuple) else [head]
+            if current not in heads:
+                behind.append(f"{label} at {current}, code expects {head}")
+    if behind:
+        return DOWN, f"schema out of date ({'; '.join(behind)}): run `dagster instance migrate`"
+    return UP, "PostgreSQL reachable, storage schema current"
+
+
+def probe_daemon(environ) -> tuple[str, str]:
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        beats = instance.get_daemon_heartbeats()
+    if not beats:
+        return DOWN, "no daemon heartbeat recorded: start `dagster-daemon run -w workspace.yaml` (or `make dev`)"
+    newest = max(b.timestamp for b in beats.values())
+    age = time.time() - newest
+    if age > Settings.from_env(environ).daemon_heartbeat_max_age_seconds:
+        return DOWN, (
+            f"last heartbeat {age:.0f} s ago: the daemon is not running, schedules and backfills stall; start "
+            "`dagster-daemon run -w workspace.yaml`"
+        )
+    return UP, f"heartbeat {age:.0f} s ago ({len(beats)} daemons)"
+
+
+def probe_snowflake(environ) -> tuple[str, str]:
+    import snowflake.connector
+
+    from etl_platform.adapters.warehouse import connection_args_from_env
+
+    args = connection_args_from_env(environ) | {"login_timeout": PROBE_TIMEOUT, "network_timeout": PROBE_TIMEOUT}
+    conn = snowflake.connector.connect(
+        account=environ["SNOWFLAKE_ACCOUNT"],
+        user=environ["SNOWFLAKE_USER"],
+        password=environ["SNOWFLAKE_PASSWORD"],
+        database=environ["SNOWFLAKE_DATABASE"],
+        schema=environ["SNOWFLAKE_SCHEMA"],
+        warehouse=environ.get("SNOWFLAKE_WAREHOUSE"),
+        role=environ.get("SNOWFLAKE_ROLE"),
+        **args,
+    )
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(*) FROM (SELECT 1 FROM LEADS LIMIT 1)")
+        cur.fetchall()
+    finally:
+        conn.close()
+    return UP, "connected; LEADS readable"
+
+
+def probe_idicore(environ) -> tuple[str, str]:
+    from etl_platform.adapters.vendors.base import ConfigurationError, VendorError
+    from etl_platform.adapters.vendors.idicore import IdiCoreClient
+
+    settings = Settings.from_env(environ)
+    client = IdiCoreClient(
+        auth_url=environ["IDICORE_AUTH_URL"],
+        search_url=environ["IDICORE_SEARCH_URL"],
+        client_id=environ["IDICORE_CLIENT_ID"],
+        client_secret=environ["IDICORE_CLIENT_SECRET"],
+        concurrency=1,
+        rate_limit=settings.idicore_rate_limit,
+        policy=probe_policy(settings, "idicore"),
+    )
+    try:
+        client.login_only()
+    except ConfigurationError as err:
+        return DOWN, f"{err}: check IDICORE_CLIENT_ID and IDICORE_CLIENT_SECRET"
+    except VendorError as err:
+        host = urlparse(environ["IDICORE_AUTH_URL"]).netloc
+        return DOWN, f"cannot log in at {host} ({err.kind}: {err}): check IDICORE_AUTH_URL and the network"
+    return UP, "login succeeded (no billed search)"
+
+
+def probe_ccc(environ) -> tuple[str, str]:
+    from etl_platform.adapters.vendors.ccc import CccClient
+
+    client = CccClient(
+        url=environ["CCC_LITIGATOR_URL"],
+        login_id=environ["CCC_LOGIN_ID"],
+        batch_size=1,
+        policy=probe_policy(Settings.from_env(environ), "ccc"),
+    )
+    outcome = client.scrub([CCC_TEST_LITIGATOR])[CCC_TEST_LITIGATOR]
+    if str(outcome.status) == "litigator":
+        return UP, "documented test number came back flagged: key and contract OK"
+    if str(outcome.status) == "clear":
+        return DOWN, "documented litigator test number came back clear: the reply breaks the contract"
+    return DOWN, f"no verdict for the test number ({outcome.reason}): check CCC_LOGIN_ID and CCC_LITIGATOR_URL"
+
+
+def probe_dnc(environ) -> tuple[str, str]:
+    from etl_platform.adapters.dnc_store import REGISTRY_VALID_DAYS, DncStore
+
+    path = Path(environ["DNC_REGISTRY_PATH"])
+    if not path.exists():
+        return DOWN, f"no registry at DNC_REGISTRY_PATH ({path}): materialize dnc_registry"
+    coverage = DncStore(path).coverage()
+    if not coverage:
+        return DOWN, "registry holds no area codes"
+    oldest_fresh = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=REGISTRY_VALID_DAYS)
+    stale = [c for c in coverage if c.copy_date < oldest_fresh]
+    dates = ", ".join(f"{c.area_code}:{c.copy_date}" for c in coverage)
+    if len(stale) == len(coverage):
+        return DOWN, f"every area code's copy is older than {REGISTRY_VALID_DAYS} days ({dates})"
+    if stale:
+        names = ", ".join(c.area_code for c in stale)
+        return WARN, f"stale area codes (older than {REGISTRY_VALID_DAYS} days, phones there are blocked): {names}"
+    return UP, f"{len(coverage)} area codes, copies: {dates}"
+
+
+PROBES: list[tuple[str, Callable]] = [
+    ("dagster instance", probe_instance),
+    ("dagster daemon", probe_daemon),
+    ("snowflake", probe_snowflake),
+    ("idicore", probe_idicore),
+    ("ccc", probe_ccc),
+    ("dnc registry", probe_dnc),
+]
+
+
+def run_health(environ=os.environ) -> list[Probe]:
+    # Import the heavy clients first so each probe's latency is the dependency's, not Python's.
+    import dagster  # noqa: F401
+    import snowflake.connector  # noqa: F401
+
+    import etl_platform.adapters.dnc_store  # noqa: F401
+    import etl_platform.adapters.vendors.ccc  # noqa: F401
+    import etl_platform.adapters.vendors.idicore  # noqa: F401
+
+    probes = []
+    for name, fn in PROBES:
+        probe = _timed(name, lambda fn=fn: fn(environ))
+        probe.detail = _scrub_secrets(probe.detail, environ)
+        probes.append(probe)
+    return probes
+
+
+def render(probes: list[Probe]) -> str:
+    return "\n".join(f"{p.status:<5} {p.name:<17} {p.latency_ms:8.1f} ms  {p.detail}" for p in probes)
+
+
+def as_json_list(probes: list[Probe]) -> list[dict]:
+    return [asdict(p) for p in probes]
+
+
+def exit_code(probes: list[Probe]) -> int:
+    return 1 if any(p.status == DOWN for p in probes) else 0
+
+
+@click.command("health")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def command(as_json: bool) -> None:
+    """Probe every dependency; non-zero exit when one is down."""
+    probes = run_health(os.environ)
+    click.echo(json.dumps(as_json_list(probes), indent=2) if as_json else render(probes))
+    sys.exit(exit_code(probes))

@@ -1,0 +1,102 @@
+"""Stage baselines (`etl_platform/baselines.yaml`, shipped with the package) and how a stage's duration is
+judged against them."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from etl_platform.core.stages import STAGES
+
+
+@dataclass(frozen=True)
+class Baseline:
+    asset: str
+    name: str
+    typical_high: float
+    concern: float
+    per: float | None = None
+    volume: str | None = None
+
+    def scale(self, metadata: dict) -> float:
+        if not self.per or not self.volume:
+            return 1.0
+        volume = metadata.get(self.volume)
+        return max(1.0, float(volume) / self.per) if isinstance(volume, int | float) else 1.0
+
+    def judge(self, seconds: float, metadata: dict) -> Judgement:
+        factor = self.scale(metadata)
+        typical, concern = self.typical_high * factor, self.concern * factor
+        status = "CONCERN" if seconds > concern else "SLOW" if seconds > typical else "OK"
+        return Judgement(status, seconds, typical, concern, factor)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    status: str  # OK | SLOW | CONCERN
+    seconds: float
+    typical_limit: float
+    concern_limit: float
+    scale: float
+
+    def describe(self, name: str) -> str:
+        scaled = f" (scaled x{self.scale:.2f} for volume)" if self.scale > 1 else ""
+        return (
+            f"{name} took {self.seconds:.2f} s; typical up to {self.typical_limit:.2f} s, "
+            f"concern above {self.concern_limit:.2f} s{scaled}"
+        )
+
+
+@dataclass(frozen=True)
+class Learned:
+    partitions: int = 14
+    factor: float = 3.0
+    min_seconds: float = 1.0
+
+    def judge(self, seconds: float, history: list[float]) -> tuple[bool, float | None]:
+        """(is_far_off, median of history). Needs at least 3 earlier values to have an opinion."""
+        if len(history) < 3:
+            return False, None
+        median = statistics.median(history)
+        return seconds > max(median * self.factor, median + self.min_seconds), median
+
+
+@dataclass(frozen=True)
+class Baselines:
+    stages: dict[str, Baseline]
+    total: Baseline
+    learned: Learned
+    path: Path
+
+
+PACKAGED = "baselines.yaml"  # inside the etl_platform package; ETL_BASELINES_PATH points at another file
+
+
+def load_baselines(path: Path | None = None) -> Baselines:
+    """Read the file each time: edits apply to the next run without a restart. `path` is ETL_BASELINES_PATH
+    (`Settings.baselines_path`); None reads the copy shipped with the package."""
+    if path is None:
+        source = resources.files("etl_platform").joinpath(PACKAGED)
+        raw, shown = yaml.safe_load(source.read_text()), Path(str(source))
+    else:
+        raw, shown = yaml.safe_load(Path(path).read_text()), Path(path)
+
+    def baseline(asset: str, spec: dict) -> Baseline:
+        low_high = spec["typical"]
+        return Baseline(
+            asset,
+            STAGES[asset].name if asset in STAGES else spec.get("name", asset),
+            float(low_high[1]),
+            float(spec["concern"]),
+            spec.get("per"),
+            spec.get("volume"),
+        )
+
+    stages = {asset: baseline(asset, spec) for asset, spec in raw["stages"].items()}
+    total = baseline("total", {"name": "Total", **raw["total"]})
+    learned = Learned(**raw.get("learned", {}))
+    return Baselines(stages, total, learned, shown)

@@ -1,0 +1,140 @@
+"""Asset checks every stage shares: its duration against the baselines (fixed and learned), the vendor
+error rate, and the data checks of lead_results (their rules are in `core/results.py`).
+
+Duration checks run inside each stage's asset (in-asset check specs) because they judge the stage's own
+measured seconds; the learned baseline reads the asset's recent materializations from the instance.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from etl_platform.core.baselines import load_baselines
+from etl_platform.core.results import COMPLIANCE_CHECK, DATA_CHECKS
+from etl_platform.core.settings import Settings
+from etl_platform.core.stages import STAGES, stage
+from etl_platform.core.vendor_failures import failed_calls
+
+DURATION_CHECK = "stage_duration_vs_baseline"
+HISTORY_CHECK = "stage_duration_vs_history"
+ERROR_RATE_CHECK = "vendor_error_rate"
+
+
+def plain(metadata: dict) -> dict:
+    """Metadata values without their Dagster wrappers."""
+    return {k: getattr(v, "value", v) for k, v in metadata.items()}
+
+
+def duration_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
+    name = STAGES[asset].name
+    return [
+        dg.AssetCheckSpec(
+            DURATION_CHECK,
+            asset=asset,
+            description=f"{name} seconds vs baselines.yaml (WARN above typical, ERROR above the concern threshold)",
+        ),
+        dg.AssetCheckSpec(
+            HISTORY_CHECK,
+            asset=asset,
+            description=f"{name} seconds vs the median of its own recent partitions (learned baseline)",
+        ),
+    ]
+
+
+def stage_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
+    """The duration checks, and the error-rate check when the stage calls a vendor."""
+    specs = duration_check_specs(asset)
+    if stage(asset).vendor:
+        specs.append(
+            dg.AssetCheckSpec(
+                ERROR_RATE_CHECK,
+                asset=asset,
+                description="WARN when more than VENDOR_ALERT_ERROR_SHARE of the vendor calls failed, even if "
+                "the run succeeded after retries",
+            )
+        )
+    return specs
+
+
+def _history(context: dg.AssetExecutionContext, asset: str, limit: int) -> list[float]:
+    records = context.instance.fetch_materializations(dg.AssetKey(asset), limit=limit + 1).records
+    values = []
+    for record in records:
+        if record.run_id == context.run_id:
+            continue
+        seconds = record.asset_materialization.metadata.get("stage_seconds")
+        if seconds is not None:
+            values.append(float(seconds.value))
+    return values[:limit]
+
+
+def duration_checks(
+    context: dg.AssetExecutionContext, asset: str, metadata: dict, settings: Settings
+) -> list[dg.AssetCheckResult]:
+    baselines = load_baselines(settings.baselines_path)
+    figures = plain(metadata)
+    seconds = float(figures["stage_seconds"])
+    judgement = baselines.stages[asset].judge(seconds, figures)
+    results = [
+        dg.AssetCheckResult(
+            check_name=DURATION_CHECK,
+            passed=judgement.status == "OK",
+            severity=dg.AssetCheckSeverity.ERROR if judgement.status == "CONCERN" else dg.AssetCheckSeverity.WARN,
+            description=judgement.describe(STAGES[asset].name),
+            metadata={
+                "status": judgement.status,
+                "seconds": seconds,
+                "typical_limit_seconds": round(judgement.typical_limit, 3),
+                "concern_limit_seconds": round(judgement.concern_limit, 3),
+                "volume_scale": round(judgement.scale, 3),
+                "baselines_file": str(baselines.path),
+            },
+        )
+    ]
+    history = _history(context, asset, baselines.learned.partitions)
+    far_off, median = baselines.learned.judge(seconds, history)
+    results.append(
+        dg.AssetCheckResult(
+            check_name=HISTORY_CHECK,
+            passed=not far_off,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=(
+                f"{seconds:.2f} s vs a median of {median:.2f} s over {len(history)} earlier materializations"
+                if median is not None
+                else f"not enough history yet ({len(history)} earlier materializations)"
+            ),
+            metadata={"seconds": seconds, "history_median_seconds": median or 0.0, "history_size": len(history)},
+        )
+    )
+    return results
+
+
+def error_rate_check(metadata: dict, vendor: str, max_share: float) -> dg.AssetCheckResult:
+    figures = plain(metadata)
+    calls = int(figures.get(f"{vendor}_calls", 0))
+    failed = failed_calls(figures, vendor)
+    share = failed / calls if calls else 0.0
+    return dg.AssetCheckResult(
+        check_name=ERROR_RATE_CHECK,
+        passed=share <= max_share,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{failed} of {calls} calls failed ({share:.1%}; alert above {max_share:.0%})",
+        metadata={"calls": calls, "failed_calls": failed, "error_share": round(share, 4), "threshold": max_share},
+    )
+
+
+def stage_checks(
+    context: dg.AssetExecutionContext, asset: str, metadata: dict, settings: Settings
+) -> list[dg.AssetCheckResult]:
+    """The results of `stage_check_specs(asset)` for one materialization."""
+    results = duration_checks(context, asset, metadata, settings)
+    if vendor := stage(asset).vendor:
+        results.append(error_rate_check(metadata, vendor, settings.vendor_alert_error_share))
+    return results
+
+
+def results_check_specs() -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(name, asset="lead_results", description=text, blocking=name == COMPLIANCE_CHECK)
+        for name, text in DATA_CHECKS.items()
+    ]

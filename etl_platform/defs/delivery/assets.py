@@ -1,0 +1,113 @@
+"""lead_results (Results Upload): one verdict per (lead, phone), replacing the partition in LEAD_RESULTS.
+The verdict rows and data checks are computed in `core/results.py`; this module guards and writes them."""
+
+import datetime as dt
+
+import dagster as dg
+import pandas as pd
+from dagster_snowflake import SnowflakeResource
+
+from etl_platform.adapters.warehouse import Warehouse
+from etl_platform.core import dead_letters as dl
+from etl_platform.core.results import (
+    COMPLIANCE_CHECK,
+    RESULT_COLUMNS,
+    ROWS_WRITTEN_CHECK,
+    block_counts,
+    result_rows,
+    results_data_checks,
+    upload_records,
+)
+from etl_platform.core.settings import Settings
+from etl_platform.core.stages import LEAD_RESULTS, StageRecord
+from etl_platform.defs.checks import results_check_specs, stage_check_specs, stage_checks
+from etl_platform.defs.monitoring.alerts import freshness_policy
+from etl_platform.defs.partitions import daily_partitions, day_of
+
+
+def replace_partition(warehouse: Warehouse, run_id: str, day: dt.date, records: list[dict], letters: list[dict]) -> int:
+    """Results and dead letters of the partition replaced together, in one transaction: every lead is in
+    exactly one table, and a failure leaves the previous partition as it was. Returns the rows stored."""
+    with warehouse.session() as session:
+        session.ensure_tables(run_id)
+        with session.transaction():
+            session.execute("delete_results_partition", [day])
+            session.execute("delete_dead_letters", [day])
+            inserted = session.insert_json("insert_results", records)
+            dead_inserted = session.insert_json("insert_dead_letters", letters)
+            (stored,) = session.rows("count_results_partition", [day])[0]
+            if (inserted, dead_inserted, stored) != (len(records), len(letters), len(records)):
+                # Raising inside the transaction rolls it back: the previous partition stays as it was.
+                raise dg.Failure(
+                    f"wrote {inserted}/{len(records)} results ({stored} stored) and "
+                    f"{dead_inserted}/{len(letters)} dead letters; rolled back"
+                )
+    return int(stored)
+
+
+def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    @dg.asset(
+        name=LEAD_RESULTS.asset,
+        check_specs=stage_check_specs(LEAD_RESULTS.asset) + results_check_specs(),
+        partitions_def=daily_partitions(settings),
+        group_name=LEAD_RESULTS.group,
+        freshness_policy=freshness_policy(settings),
+        kinds={"snowflake", "pandas"},
+        description="The final verdict per (lead, phone); replaces the partition in LEAD_RESULTS, and its dead "
+        "letters in LEAD_DEAD_LETTERS, in one transaction.",
+    )
+    def lead_results(
+        context: dg.AssetExecutionContext,
+        lead_contacts: pd.DataFrame,
+        litigator_scrub: pd.DataFrame,
+        dnc_scrub: pd.DataFrame,
+        snowflake: SnowflakeResource,
+    ):
+        record = StageRecord(LEAD_RESULTS.asset)
+        day = day_of(context)
+        is_dead = lead_contacts[dl.STAGE].notna()
+        letters = dl.dead_letter_records(lead_contacts[is_dead], day=day, run_id=context.run_id)
+        scrubbed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        rows = result_rows(
+            lead_contacts[~is_dead],
+            litigator_scrub,
+            dnc_scrub,
+            day=day,
+            run_id=context.run_id,
+            scrubbed_at=scrubbed_at,
+        )
+        results = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+        checks = results_data_checks(
+            results, lead_contacts, litigator_scrub, dnc_scrub, set(lead_contacts.loc[is_dead, "LEAD_ID"])
+        )
+        if not checks[COMPLIANCE_CHECK][0]:
+            # The blocking check guards the upload itself: a verdict bug must never reach the dialers.
+            raise dg.Failure(
+                f"compliance check failed: {checks[COMPLIANCE_CHECK][1]['violations']} callable phones without "
+                f"two clear scrubs; nothing uploaded for {day}",
+                allow_retries=False,
+            )
+        records = upload_records(rows, scrubbed_at)
+        stored = replace_partition(
+            Warehouse(snowflake, settings.snowflake_batch_rows), context.run_id, day, records, letters
+        )
+        checks[ROWS_WRITTEN_CHECK] = (stored == len(records), {"computed": len(records), "stored": stored})
+        record.add(
+            rows_out=len(results),
+            leads=int(results["LEAD_ID"].nunique()),
+            phones=int(results["PHONE"].notna().sum()),
+            callable=int(results["CALLABLE"].sum()),
+            blocked=int((~results["CALLABLE"]).sum()),
+            dead_letters=len(letters),
+            **block_counts(results),
+        )
+        context.log.info("uploaded %d rows for %s: %d callable", len(results), day, int(results["CALLABLE"].sum()))
+        metadata = record.metadata()
+        yield dg.Output(results, metadata=metadata)
+        for name, (passed, check_figures) in checks.items():
+            yield dg.AssetCheckResult(
+                check_name=name, passed=bool(passed), metadata=check_figures, severity=dg.AssetCheckSeverity.ERROR
+            )
+        yield from stage_checks(context, LEAD_RESULTS.asset, metadata, settings)
+
+    return [lead_results]

@@ -1,0 +1,40 @@
+"""The daily job (the six daily stages of one partition) and the schedule that runs yesterday's partition."""
+
+import datetime as dt
+
+import dagster as dg
+
+from etl_platform.core.settings import Settings, cron_of
+from etl_platform.core.stages import DAILY_JOB, PIPELINE_ORDER
+from etl_platform.defs.partitions import daily_partitions
+
+
+def partition_for_tick(scheduled: dt.datetime) -> str:
+    """The UTC day before the tick: partitions are UTC days, whatever timezone the schedule runs in."""
+    return (scheduled.astimezone(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
+
+
+def build_daily_job(settings: Settings):
+    return dg.define_asset_job(
+        DAILY_JOB,
+        selection=dg.AssetSelection.assets(*PIPELINE_ORDER),
+        partitions_def=daily_partitions(settings),
+        description="One day of leads, end to end.",
+    )
+
+
+def build_schedule(settings: Settings) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name="daily_leads_schedule",
+        job_name=DAILY_JOB,
+        cron_schedule=cron_of(settings.schedule_time),
+        execution_timezone=settings.schedule_timezone,
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description="Yesterday's partition (UTC) every day at ETL_SCHEDULE_TIME in ETL_SCHEDULE_TIMEZONE.",
+    )
+    def daily_leads_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        partition = partition_for_tick(context.scheduled_execution_time)
+        # run_key makes a re-evaluated tick idempotent: the daemon launches one run per day, not two.
+        return dg.RunRequest(run_key=f"daily-{partition}", partition_key=partition)
+
+    return daily_leads_schedule

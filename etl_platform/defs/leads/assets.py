@@ -1,0 +1,63 @@
+"""raw_leads (Snowflake Query) and new_leads (Pre-filtering). The rules are in `core/leads.py`."""
+
+import dagster as dg
+import pandas as pd
+from dagster_snowflake import SnowflakeResource
+
+from etl_platform.adapters.warehouse import Warehouse
+from etl_platform.core.leads import LEAD_COLUMNS, day_bounds, prefilter
+from etl_platform.core.settings import Settings
+from etl_platform.core.stages import NEW_LEADS, RAW_LEADS, StageRecord
+from etl_platform.defs.checks import stage_check_specs, stage_checks
+from etl_platform.defs.partitions import daily_partitions, day_of
+
+
+def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+    partitions = daily_partitions(settings)
+
+    @dg.asset(
+        name=RAW_LEADS.asset,
+        check_specs=stage_check_specs(RAW_LEADS.asset),
+        partitions_def=partitions,
+        group_name=RAW_LEADS.group,
+        kinds={"snowflake", "pandas"},
+        description="The partition's leads from LEADS (sql/extract_leads.sql, bind parameters).",
+    )
+    def raw_leads(context: dg.AssetExecutionContext, snowflake: SnowflakeResource):
+        record = StageRecord(RAW_LEADS.asset)
+        with Warehouse(snowflake, settings.snowflake_batch_rows).session() as session:
+            leads = session.frame("extract_leads", day_bounds(day_of(context)))
+        leads = leads.reindex(columns=LEAD_COLUMNS)
+        record.add(rows_out=len(leads))
+        context.log.info("extracted %d leads", len(leads))
+        metadata = record.metadata()
+        yield dg.Output(leads, metadata=metadata)
+        yield from stage_checks(context, RAW_LEADS.asset, metadata, settings)
+
+    @dg.asset(
+        name=NEW_LEADS.asset,
+        check_specs=stage_check_specs(NEW_LEADS.asset),
+        partitions_def=partitions,
+        group_name=NEW_LEADS.group,
+        kinds={"snowflake", "pandas"},
+        description="Leads not delivered by an earlier partition, deduplicated and validated; an invalid lead "
+        "keeps its REJECT_REASON and is dead-lettered with the partition's results.",
+    )
+    def new_leads(context: dg.AssetExecutionContext, raw_leads: pd.DataFrame, snowflake: SnowflakeResource):
+        record = StageRecord(NEW_LEADS.asset)
+        day = day_of(context)
+        with Warehouse(snowflake, settings.snowflake_batch_rows).session() as session:
+            session.ensure_tables(context.run_id)
+            delivered = {row[0] for row in session.rows("delivered_leads", [*day_bounds(day), day])}
+        result = prefilter(raw_leads, delivered)
+        figures = result.figures()
+        record.add(**figures)
+        context.log.info(
+            "pre-filter: %d in, %d already delivered, %d duplicates, %d to dead-letter, %d new",
+            *(figures[k] for k in ("rows_in", "already_delivered", "duplicates", "dead_lettered", "rows_out")),
+        )
+        metadata = record.metadata()
+        yield dg.Output(result.leads, metadata=metadata)
+        yield from stage_checks(context, NEW_LEADS.asset, metadata, settings)
+
+    return [raw_leads, new_leads]

@@ -1,0 +1,132 @@
+"""The project's resources, built from the Settings and the environment.
+
+Credentials and endpoints are `dg.EnvVar`s: Dagster resolves them when a run starts and never shows their
+values in the UI. Tuning knobs come from `Settings` (read once when the definitions load), so the UI's
+resource view shows the values a run will use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import dagster as dg
+from dagster_snowflake import SnowflakeResource
+from pydantic import Field
+
+from etl_platform.adapters.dnc_store import DncStore
+from etl_platform.adapters.vendors.ccc import CccClient
+from etl_platform.adapters.vendors.idicore import IdiCoreClient
+from etl_platform.adapters.warehouse import connection_args_from_env
+from etl_platform.core.settings import Settings, VendorCallPolicy
+
+
+class _VendorCallFields(dg.ConfigurableResource):
+    """Timeouts, retries and breaker of one vendor (VENDOR_* and <VENDOR>_* settings)."""
+
+    timeout_seconds: float
+    max_attempts: int
+    max_retry_seconds: float
+    backoff_initial_seconds: float
+    breaker_fail_max: int
+    breaker_reset_seconds: float
+
+    def call_policy(self) -> VendorCallPolicy:
+        return VendorCallPolicy(
+            timeout_seconds=self.timeout_seconds,
+            max_attempts=self.max_attempts,
+            max_retry_seconds=self.max_retry_seconds,
+            backoff_initial_seconds=self.backoff_initial_seconds,
+            breaker_fail_max=self.breaker_fail_max,
+            breaker_reset_seconds=self.breaker_reset_seconds,
+        )
+
+
+class IdiCoreResource(_VendorCallFields):
+    """idiCORE people search (IDICORE_* variables)."""
+
+    auth_url: str
+    search_url: str
+    client_id: str
+    client_secret: str
+    concurrency: int = Field(description="searches in flight at once")
+    rate_limit: float = Field(description="searches per second, client side")
+
+    def client(self) -> IdiCoreClient:
+        return IdiCoreClient(
+            auth_url=self.auth_url,
+            search_url=self.search_url,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            concurrency=self.concurrency,
+            rate_limit=self.rate_limit,
+            policy=self.call_policy(),
+        )
+
+
+class CccResource(_VendorCallFields):
+    """CCC litigator scrub (CCC_* variables)."""
+
+    url: str
+    login_id: str
+    batch_size: int = Field(description="phones per request (<= 10,000)")
+
+    def client(self) -> CccClient:
+        return CccClient(url=self.url, login_id=self.login_id, batch_size=self.batch_size, policy=self.call_policy())
+
+
+class DncRegistryResource(dg.ConfigurableResource):
+    """The local DNC store (DNC_REGISTRY_PATH) and the folder of FTC files it loads (DNC_SOURCE_DIR)."""
+
+    registry_path: str
+    source_dir: str
+    # One DuckDB query per batch; each opens the store (~0.1 s for a national registry). A million phones
+    # are ~20 MB of Arrow, so batches only need to bound truly huge days.
+    batch_size: int = Field(description="phones per look-up query")
+
+    def store(self) -> DncStore:
+        return DncStore(Path(self.registry_path))
+
+
+def _call_fields(settings: Settings, vendor: str) -> dict[str, float | int]:
+    return settings.call_policy(vendor).model_dump()
+
+
+def snowflake_resource(environ: Mapping[str, str]) -> SnowflakeResource:
+    return SnowflakeResource(
+        account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
+        user=dg.EnvVar("SNOWFLAKE_USER"),
+        password=dg.EnvVar("SNOWFLAKE_PASSWORD"),
+        database=dg.EnvVar("SNOWFLAKE_DATABASE"),
+        schema=dg.EnvVar("SNOWFLAKE_SCHEMA"),
+        warehouse=dg.EnvVar("SNOWFLAKE_WAREHOUSE"),
+        role=dg.EnvVar("SNOWFLAKE_ROLE"),
+        # SnowflakeResource has no host/port/protocol fields; the connector takes them as extra args.
+        additional_snowflake_connection_args=connection_args_from_env(environ),
+    )
+
+
+def build_resources(settings: Settings, environ: Mapping[str, str]) -> dict[str, dg.ConfigurableResource]:
+    return {
+        "snowflake": snowflake_resource(environ),
+        "idicore": IdiCoreResource(
+            auth_url=dg.EnvVar("IDICORE_AUTH_URL"),
+            search_url=dg.EnvVar("IDICORE_SEARCH_URL"),
+            client_id=dg.EnvVar("IDICORE_CLIENT_ID"),
+            client_secret=dg.EnvVar("IDICORE_CLIENT_SECRET"),
+            concurrency=settings.idicore_concurrency,
+            rate_limit=settings.idicore_rate_limit,
+            **_call_fields(settings, "idicore"),
+        ),
+        "ccc": CccResource(
+            url=dg.EnvVar("CCC_LITIGATOR_URL"),
+            login_id=dg.EnvVar("CCC_LOGIN_ID"),
+            batch_size=settings.ccc_batch_size,
+            **_call_fields(settings, "ccc"),
+        ),
+        "dnc": DncRegistryResource(
+            registry_path=dg.EnvVar("DNC_REGISTRY_PATH"),
+            source_dir=dg.EnvVar("DNC_SOURCE_DIR"),
+            batch_size=settings.dnc_batch_size,
+        ),
+    }

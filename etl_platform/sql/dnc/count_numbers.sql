@@ -1,0 +1,2 @@
+-- How many distinct numbers the store holds. No parameters.
+SELECT count(*) FROM numbers

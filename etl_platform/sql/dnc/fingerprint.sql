@@ -1,0 +1,2 @@
+-- The fingerprint of the source files the store was loaded from. No parameters.
+SELECT fingerprint FROM meta

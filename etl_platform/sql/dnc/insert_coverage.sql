@@ -1,0 +1,2 @@
+-- One row of `coverage`. ? ? ? ? ? = area code, copy date, numbers, rejected lines, source file(s).
+INSERT INTO coverage VALUES (?, ?, ?, ?, ?)

@@ -1,0 +1,2 @@
+-- Records the load. ? = the source files' fingerprint.
+INSERT INTO meta VALUES (?, now())

@@ -1,1 +1,0 @@
-"""One module per vendor: the client (plain Python, testable without Dagster) and its Dagster resource."""

@@ -1,0 +1,45 @@
+"""The plain Dagster CLI materializes a partition against the Postgres instance with only the documented
+environment; `etl-platform trace` then reads the run back from the instance."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import dagster as dg
+
+from etl_platform.cli.environment import dagster_bin, materialize_args
+from etl_platform_tests.conftest import DAY2
+from etl_platform_tests.helpers import cli, results_for
+
+
+def test_dagster_cli_materializes_a_partition_and_trace_reads_it(
+    sandbox, dagster_home, instance, registry_loaded, warehouse, tmp_path
+):
+    day = DAY2.replace(day=DAY2.day + 1)  # a day no other test runs
+    sandbox.seed_leads([day], per_day=60)
+    env = os.environ.copy()
+    result = subprocess.run(
+        [dagster_bin(), *materialize_args(day.isoformat())],
+        # Not the project folder: Dagster's CLI would load a developer's .env there over this environment.
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "RUN_SUCCESS" in result.stdout + result.stderr
+    rows = results_for(warehouse, day)
+    assert rows and {r["PARTITION_DATE"].isoformat() for r in rows} == {day.isoformat()}
+
+    records = instance.get_run_records(dg.RunsFilter(tags={"dagster/partition": day.isoformat()}))
+    assert len(records) == 1 and records[0].dagster_run.status == dg.DagsterRunStatus.SUCCESS
+    run_id = records[0].dagster_run.run_id
+    report = cli("trace", run_id[:8], cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    for stage in ("Snowflake Query", "Pre-filtering", "idiCORE", "CCC", "DNC", "Results Upload"):
+        assert f"[OK] {stage}" in report.stdout
+    assert f"({len(rows)} rows," in report.stdout
+    secrets = ("sandbox-secret", "sandbox-password", "sandbox-login")
+    assert not any(s in result.stdout + result.stderr + report.stdout for s in secrets)

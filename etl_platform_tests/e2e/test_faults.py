@@ -1,0 +1,200 @@
+"""Vendor faults through Dagster. Never a callable phone without two clear scrubs, never a lost lead, and a
+failed run leaves the previous LEAD_RESULTS partition untouched.
+
+The matrix: each of the 16 fault kinds (8 per vendor) is injected a fixed number of times (the sandbox's
+`fault_limit`) into the one step it touches, materialized alone on top of a partition already run once: the
+step must ride the faults out with exactly those retries, and the sandbox must have served exactly those
+faults. Whole partitions run only where the whole partition is the point: a vendor down, faults of every
+kind at once, a stale registry, bad credentials.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import dagster as dg
+import pytest
+
+from etl_platform.core.leads import day_bounds
+from etl_platform.sandbox.world import COVERED_AREA_CODES
+from etl_platform_tests.conftest import load_registry
+from etl_platform_tests.helpers import dead_letters_for, fetch, results_for, run_partition, stage_meta
+
+FAULT_DAY = dt.date(2026, 3, 9)
+INJECTED = 2  # faults per matrix case: below every retry budget (attempts 5), above zero
+
+
+@pytest.fixture(scope="module")
+def fault_day(sandbox, defs, instance, registry_loaded):
+    sandbox.seed_leads([FAULT_DAY], per_day=60)
+    # The "previous" partition every failed run must keep, and the stored inputs of single-step runs.
+    assert run_partition(defs, instance, FAULT_DAY).success
+    return FAULT_DAY
+
+
+@pytest.fixture(scope="module")
+def cur(sandbox):
+    with sandbox.connect() as conn:
+        cursor = conn.cursor()
+        yield cursor
+
+
+def snapshot(cur, day):
+    return [tuple(sorted(r.items())) for r in results_for(cur, day)]
+
+
+def expected_lead_ids(cur, day) -> set[str]:
+    leads = {
+        r["LEAD_ID"]
+        for r in fetch(cur, "SELECT LEAD_ID FROM LEADS WHERE CREATED_AT >= ? AND CREATED_AT < ?", day_bounds(day))
+    }
+    earlier = {r["LEAD_ID"] for r in fetch(cur, "SELECT LEAD_ID FROM LEAD_RESULTS WHERE PARTITION_DATE < ?", [day])}
+    return leads - earlier
+
+
+def assert_fail_closed(cur, world, day):
+    """Every callable phone is callable in the world and has two clear verdicts; a phone the world says is
+    blocked is never callable; every lead is in LEAD_RESULTS or LEAD_DEAD_LETTERS."""
+    rows = results_for(cur, day)
+    assert rows
+    for row in rows:
+        phone = row["PHONE"]
+        if row["CALLABLE"]:
+            assert (row["LITIGATOR_STATUS"], row["DNC_STATUS"]) == ("clear", "clear"), row
+            assert not world.is_litigator(phone) and not world.is_dnc_listed(phone), row
+            assert phone[:3] in COVERED_AREA_CODES, row
+        else:
+            assert row["BLOCK_REASON"], row
+    accounted = {r["LEAD_ID"] for r in rows} | {r["LEAD_ID"] for r in dead_letters_for(cur, day)}
+    assert accounted == expected_lead_ids(cur, day)
+
+
+def step_retries(result) -> list:
+    return [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+
+
+def served(sandbox, vendor: str) -> dict[str, int]:
+    return getattr(sandbox, f"{vendor}_counters").snapshot()["counts"]
+
+
+# --- the matrix: each kind, injected INJECTED times, into the step it touches ----------------------------
+IDICORE_KINDS = ["429", "500", "503", "slow", "drop", "malformed", "html", "token_expiry"]
+CCC_KINDS = ["429", "500", "503", "slow", "drop", "malformed", "html", "missing_phone"]
+
+
+@pytest.mark.parametrize("kind", IDICORE_KINDS)
+def test_idicore_fault_is_ridden_out_with_one_retry_per_fault(kind, fault_day, sandbox, defs, instance, cur):
+    cur.execute("DELETE FROM ENRICHMENT_CACHE")  # every person is searched again
+    sandbox.idicore.update(faults={kind: 1.0}, fault_limit=INJECTED)
+    result = run_partition(defs, instance, FAULT_DAY, steps=["lead_contacts"])
+    assert result.success, kind
+    meta = stage_meta(result, "lead_contacts")
+    assert served(sandbox, "idicore")[f"fault_{kind}"] == INJECTED
+    if kind == "token_expiry":
+        # one login per revoked token, however many searches were in flight with it; no retry needed
+        assert (meta["idicore_relogins"], meta["idicore_retries"]) == (INJECTED, 0), meta
+    else:
+        assert meta["idicore_retries"] == INJECTED, meta
+    assert meta["failed"] == 0 and meta["idicore_failed_calls"] == 0, meta
+    assert meta["searches"] == meta["found"] + meta["no_match"] + meta["rejected"] > 0
+    assert meta["idicore_breaker_openings"] == 0
+    assert not step_retries(result), "ridden out by the client, not by a whole-step retry"
+
+
+@pytest.mark.parametrize("kind", CCC_KINDS)
+def test_ccc_fault_is_ridden_out_with_one_retry_per_fault(kind, fault_day, sandbox, defs, instance):
+    sandbox.ccc.update(faults={kind: 1.0}, fault_limit=INJECTED)
+    result = run_partition(defs, instance, FAULT_DAY, steps=["litigator_scrub"])
+    assert result.success, kind
+    meta = stage_meta(result, "litigator_scrub")
+    assert served(sandbox, "ccc")[f"fault_{kind}"] == INJECTED
+    assert meta["ccc_retries"] == INJECTED, meta
+    assert meta["vendor_unknown"] == 0 and meta.get("status_unknown", 0) == 0, meta
+    assert meta.get("status_clear", 0) + meta.get("status_litigator", 0) == meta["phones"] > 0
+    assert not step_retries(result), "ridden out by the client, not by a whole-step retry"
+
+
+@pytest.mark.parametrize("vendor", ["idicore", "ccc"])
+def test_every_fault_kind_at_once_stays_fail_closed(vendor, fault_day, sandbox, defs, instance, cur):
+    """All eight kinds of a vendor at once, end to end: the run succeeds and its verdicts are exactly right."""
+    kinds = IDICORE_KINDS if vendor == "idicore" else CCC_KINDS
+    cur.execute("DELETE FROM ENRICHMENT_CACHE")
+    # idiCORE makes ~60 calls: 2% of each kind is about one of each; CCC makes one call per try. The
+    # sandbox's faults follow its seed, so the same faults are drawn on every run.
+    getattr(sandbox, vendor).update(faults={k: 0.02 if vendor == "idicore" else 0.05 for k in kinds})
+    result = run_partition(defs, instance, FAULT_DAY)
+    assert result.success
+    assert_fail_closed(cur, sandbox.world, FAULT_DAY)
+    step = "lead_contacts" if vendor == "idicore" else "litigator_scrub"
+    assert stage_meta(result, step)[f"{vendor}_calls"] > 0
+
+
+def test_idicore_too_many_matches_dead_letters_the_lead(fault_day, sandbox, defs, instance, cur):
+    cur.execute("DELETE FROM ENRICHMENT_CACHE")
+    sandbox.idicore.update(faults={"too_many_matches": 1.0}, fault_limit=3)
+    result = run_partition(defs, instance, FAULT_DAY)
+    assert result.success
+    refused = [r for r in dead_letters_for(cur, FAULT_DAY) if r["REASON"] == "idicore_TooManyMatches"]
+    meta = stage_meta(result, "lead_contacts")
+    # the 3 refused by the fault plus the day's leads too broad to search (no address and no ZIP)
+    assert meta["rejected"] >= 3 and len(refused) == meta["rejected"]
+    assert meta["idicore_retries"] == 0, "a refused query is not retried as is"
+    assert_fail_closed(cur, sandbox.world, FAULT_DAY)
+
+
+# --- whole partitions ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("vendor", ["idicore", "ccc"])
+def test_vendor_down_fails_the_run_and_keeps_the_previous_partition(vendor, fault_day, sandbox, defs, instance, cur):
+    cur.execute("DELETE FROM ENRICHMENT_CACHE")
+    before = snapshot(cur, FAULT_DAY)
+    getattr(sandbox, vendor).update(faults={"503": 1.0})
+    result = run_partition(defs, instance, FAULT_DAY, raise_on_error=False)
+    assert not result.success
+    failed_steps = {e.step_key for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE}
+    assert failed_steps == {"lead_contacts" if vendor == "idicore" else "litigator_scrub"}
+    retried = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+    assert retried, "the step is retried by its RetryPolicy before the run fails"
+    assert not result.asset_materializations_for_node("lead_results")
+    assert snapshot(cur, FAULT_DAY) == before, "a failed run must leave the previous partition as it was"
+
+    failure = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE][-1]
+    meta = {k: getattr(v, "value", v) for k, v in failure.step_failure_data.user_failure_data.metadata.items()}
+    if vendor == "idicore":  # ~57 searches fail in a row: the breaker opens (CCC's one batch makes 5 calls)
+        assert meta["idicore_breaker_openings"] >= 1
+        assert meta["idicore_breaker_rejections"] > 0, "searches after the breaker opened did not hit the vendor"
+        assert meta["idicore_calls"] < 60 * 5, "without the breaker every search would have made every attempt"
+
+
+def test_stale_dnc_registry_blocks_every_phone(fault_day, sandbox, defs, instance, cur, tmp_path):
+    source = sandbox.env["DNC_SOURCE_DIR"]
+    backup = tmp_path / "registry-backup"
+    shutil.copytree(source, backup)
+    try:
+        stale = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=40)
+        sandbox.write_registry(copy_date=stale)
+        load_registry(defs, instance)
+        result = run_partition(defs, instance, FAULT_DAY, steps=["dnc_scrub", "lead_results"])
+        assert result.success
+        rows = [r for r in results_for(cur, FAULT_DAY) if r["PHONE"]]
+        assert rows and not any(r["CALLABLE"] for r in rows)
+        assert all("DNC_UNKNOWN:" in r["BLOCK_REASON"] for r in rows)
+    finally:
+        shutil.rmtree(source)
+        shutil.copytree(backup, source)
+        load_registry(defs, instance)
+
+
+def test_bad_idicore_credentials_fail_without_retry(fault_day, sandbox, defs, instance, cur, monkeypatch):
+    cur.execute("DELETE FROM ENRICHMENT_CACHE")  # so idiCORE has to be called
+    before = snapshot(cur, FAULT_DAY)
+    monkeypatch.setenv("IDICORE_CLIENT_SECRET", "not-the-secret")  # resolved by the resource's EnvVar
+    result = run_partition(defs, instance, FAULT_DAY, raise_on_error=False)
+    assert not result.success
+    events = result.all_events
+    assert not [e for e in events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+    failure = next(e for e in events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    assert failure.step_key == "lead_contacts"
+    assert "configuration" in str(failure.step_failure_data.user_failure_data.description)
+    assert "not-the-secret" not in str(events)
+    assert snapshot(cur, FAULT_DAY) == before

@@ -1,0 +1,80 @@
+"""The code location loads the way `dagster dev` and the CLI load it, with the graph of DESIGN.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+
+import dagster as dg
+
+from etl_platform.cli.environment import dagster_bin
+from etl_platform_tests.conftest import PROJECT_ROOT
+
+EDGES = {
+    "raw_leads": set(),
+    "new_leads": {"raw_leads"},
+    "lead_contacts": {"new_leads"},
+    "litigator_scrub": {"lead_contacts"},
+    "dnc_scrub": {"lead_contacts", "dnc_registry"},
+    "lead_results": {"lead_contacts", "litigator_scrub", "dnc_scrub"},
+    "dnc_registry": set(),
+}
+
+
+def test_asset_graph_partitions_and_dependencies(defs):
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert keys == set(EDGES)
+    for name, parents in EDGES.items():
+        node = graph.get(dg.AssetKey(name))
+        assert {p.to_user_string() for p in node.parent_keys} == parents, name
+        if name == "dnc_registry":
+            assert node.partitions_def is None
+        else:
+            assert isinstance(node.partitions_def, dg.DailyPartitionsDefinition)
+            assert node.partitions_def.timezone == "UTC"
+    assert set(defs.resources) >= {"snowflake", "idicore", "ccc", "dnc"}
+    job = defs.resolve_job_def("daily_leads_job")
+    assert job.executor_def.name == "in_process"
+
+
+def test_scrubs_do_not_depend_on_each_other(defs):
+    graph = defs.resolve_asset_graph()
+    assert dg.AssetKey("dnc_scrub") not in graph.get(dg.AssetKey("litigator_scrub")).parent_keys
+    assert dg.AssetKey("litigator_scrub") not in graph.get(dg.AssetKey("dnc_scrub")).parent_keys
+
+
+def validate(tmp_path, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [dagster_bin(), "definitions", "validate", "-w", str(PROJECT_ROOT / "workspace.yaml")],
+        cwd=tmp_path,
+        env=os.environ.copy() | env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_workspace_validates_with_the_dagster_cli(dagster_home, tmp_path):
+    result = validate(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "etl_platform" in result.stdout + result.stderr
+
+
+def test_an_invalid_setting_is_one_clear_error_when_the_code_location_loads(dagster_home, tmp_path):
+    result = validate(tmp_path, IDICORE_RATE_LIMIT="fast", ETL_SCHEDULE_TIME="25:00")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "invalid configuration" in output and "IDICORE_RATE_LIMIT" in output and "ETL_SCHEDULE_TIME" in output
+
+
+def test_settings_shape_the_definitions(settings):
+    """Built from other settings, the same code gives other Dagster objects: nothing was fixed at import."""
+    from etl_platform.definitions import build_definitions
+
+    other = settings.model_copy(update={"step_retry_max": 7, "partitions_start": dt.date(2026, 6, 1)})
+    built = build_definitions(other, {})
+    node = built.resolve_asset_graph().get(dg.AssetKey("lead_contacts"))
+    assert node.partitions_def.get_first_partition_key() == "2026-06-01"
+    assert built.resolve_assets_def("lead_contacts").op.retry_policy.max_retries == 7

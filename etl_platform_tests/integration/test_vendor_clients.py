@@ -1,0 +1,157 @@
+"""The real HTTP clients against the sandbox servers on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import httpx
+import pytest
+
+from etl_platform.adapters.vendors.base import ConfigurationError
+from etl_platform.adapters.vendors.ccc import CccClient
+from etl_platform.adapters.vendors.idicore import IdiCoreClient
+from etl_platform.core.contacts import PersonQuery
+from etl_platform.core.settings import VendorCallPolicy
+from etl_platform.sandbox.runner import SANDBOX_CREDENTIALS
+from etl_platform.sandbox.world import CCC_CLEAR_TEST_NUMBER, CCC_LITIGATOR_TEST_NUMBERS
+
+FAST = VendorCallPolicy(
+    timeout_seconds=5,
+    max_attempts=3,
+    max_retry_seconds=10,
+    backoff_initial_seconds=0.01,
+    breaker_fail_max=10,
+    breaker_reset_seconds=30,
+)
+
+
+def idicore_client(sandbox, **overrides) -> IdiCoreClient:
+    env = sandbox.env
+    kwargs = dict(
+        auth_url=env["IDICORE_AUTH_URL"],
+        search_url=env["IDICORE_SEARCH_URL"],
+        client_id=SANDBOX_CREDENTIALS["IDICORE_CLIENT_ID"],
+        client_secret=SANDBOX_CREDENTIALS["IDICORE_CLIENT_SECRET"],
+        concurrency=16,
+        rate_limit=1000,
+        policy=FAST,
+    )
+    return IdiCoreClient(**(kwargs | overrides))
+
+
+def ccc_client(sandbox, **overrides) -> CccClient:
+    kwargs = dict(
+        url=sandbox.env["CCC_LITIGATOR_URL"], login_id=SANDBOX_CREDENTIALS["CCC_LOGIN_ID"], batch_size=5000, policy=FAST
+    )
+    return CccClient(**(kwargs | overrides))
+
+
+def people(sandbox, n: int) -> list[PersonQuery]:
+    rows = sandbox.world.leads_for_day(dt.date(2026, 2, 1), n, with_resends=False)
+    return [
+        PersonQuery(
+            r["LEAD_ID"], r["FIRST_NAME"] or "", r["LAST_NAME"] or "", r["ADDRESS"], r["CITY"], r["STATE"], r["ZIP"]
+        )
+        for r in rows
+        if r["FIRST_NAME"] and r["LAST_NAME"] and r["ZIP"] and r["ADDRESS"] and len(r["ZIP"]) == 5
+    ][:n]
+
+
+# --- idiCORE -------------------------------------------------------------------------------------------
+def test_idicore_token_is_plain_text_and_sent_without_bearer(sandbox):
+    env = sandbox.env
+    token = httpx.post(
+        env["IDICORE_AUTH_URL"], auth=("sandbox-client", "sandbox-secret"), json={"glba": "otheruse", "dppa": "none"}
+    ).text
+    body = {"firstName": "Ann", "lastName": "Lee", "zip": "19104", "address": "1 Main St"}
+    assert httpx.post(env["IDICORE_SEARCH_URL"], json=body, headers={"Authorization": token}).status_code == 200
+    bearer = httpx.post(env["IDICORE_SEARCH_URL"], json=body, headers={"Authorization": f"Bearer {token}"})
+    assert bearer.status_code == 401
+
+
+def test_idicore_search_many_matches_the_world(sandbox):
+    queries = people(sandbox, 40)
+    client = idicore_client(sandbox)
+    results = asyncio.run(client.search_many(queries))
+    assert len(results) == len(queries)
+    assert client.stats.logins == 1, "concurrent searches share one login"
+    for query, result in zip(queries, results, strict=True):
+        person = sandbox.world.person(query.first_name, query.last_name, query.zip)
+        if person is None:
+            assert result.status == "no_match" and not result.phones
+            continue
+        expected = [p.number for p in sorted(person.phones, key=lambda p: p.rank) if not p.disconnected][:3]
+        assert [p.phone for p in result.phones] == expected
+        assert [p.rank for p in result.phones] == list(range(1, len(expected) + 1))
+        assert len(result.emails) <= 3
+    assert sandbox.idicore_counters.snapshot()["counts"]["searches"] == len(queries)
+
+
+def test_idicore_relogs_in_once_when_a_token_expires_early(sandbox):
+    sandbox.idicore.update(faults={"token_expiry": 0.05})
+    client = idicore_client(sandbox)
+    results = asyncio.run(client.search_many(people(sandbox, 60)))
+    assert all(r.status in ("found", "no_match") for r in results), [r.reason for r in results]
+    assert client.stats.relogins >= 1
+    assert client.stats.logins <= client.stats.relogins + 1
+
+
+def test_idicore_bad_credentials_is_a_configuration_error(sandbox):
+    client = idicore_client(sandbox, client_secret="wrong")
+    with pytest.raises(ConfigurationError) as info:
+        asyncio.run(client.search_many(people(sandbox, 2)))
+    assert "wrong" not in str(info.value)
+
+
+def test_idicore_too_many_matches_is_rejected_not_retried(sandbox):
+    query = PersonQuery("L-broad", "Ann", "Lee", None, "Springfield", "IL", None)
+    client = idicore_client(sandbox)
+    (result,) = asyncio.run(client.search_many([query]))
+    assert result.status == "rejected" and result.reason == "idicore_TooManyMatches"
+    assert client.stats.retries == 0
+
+
+# --- CCC -----------------------------------------------------------------------------------------------
+def test_ccc_documented_test_numbers(sandbox):
+    client = ccc_client(sandbox)
+    outcomes = client.scrub([*CCC_LITIGATOR_TEST_NUMBERS, CCC_CLEAR_TEST_NUMBER])
+    assert {p: str(o.status) for p, o in outcomes.items()} == {
+        "2675466417": "litigator",
+        "5039367187": "litigator",
+        "7075276405": "clear",
+    }
+    assert client.stats.calls == 1
+
+
+def test_ccc_batches_respect_the_batch_size(sandbox):
+    phones = sandbox.world.pool[:25]
+    client = ccc_client(sandbox, batch_size=10)
+    outcomes = client.scrub(phones)
+    assert client.stats.calls == 3
+    assert all(str(outcomes[p].status) == ("litigator" if sandbox.world.is_litigator(p) else "clear") for p in phones)
+
+
+def test_ccc_invalid_numbers_are_not_sent_and_come_back_unknown(sandbox):
+    client = ccc_client(sandbox)
+    outcomes = client.scrub(["2675466417", "12345", "2115550000"])
+    assert str(outcomes["12345"].status) == "unknown" and outcomes["12345"].reason == "invalid_number"
+    assert str(outcomes["2115550000"].status) == "unknown"
+    assert sandbox.ccc_counters.snapshot()["counts"]["scrubbed_phones"] == 1
+
+
+def test_ccc_a_400_batch_is_split_to_isolate_the_bad_number(sandbox):
+    client = ccc_client(sandbox)
+    good = sandbox.world.pool[:7]
+    with httpx.Client() as http:
+        # bypass validation to make the server reject a batch, as a number the validator missed would
+        outcomes = client._scrub_batch(http, [*good[:3], "26754664", *good[3:]])
+    assert outcomes["26754664"].reason == "ccc_rejected_number"
+    assert all(str(outcomes[p].status) in ("clear", "litigator") for p in good)
+
+
+def test_ccc_bad_login_answered_with_html_200_is_unknown_never_clear(sandbox):
+    client = ccc_client(sandbox, login_id="wrong-key")
+    outcomes = client.scrub([CCC_CLEAR_TEST_NUMBER, "2012345678"])
+    assert all(str(o.status) == "unknown" for o in outcomes.values())
+    assert {o.reason for o in outcomes.values()} == {"ccc_bad_reply_html"}

@@ -1,0 +1,59 @@
+"""The configuration contract: every variable the code reads is documented in .env.example, and DESIGN's
+variables are all read."""
+
+from __future__ import annotations
+
+import re
+
+from etl_platform_tests.conftest import PROJECT_ROOT
+
+PATTERNS = [
+    r'EnvVar\("([A-Z0-9_]+)"\)',
+    r'env_number\(\s*"([A-Z0-9_]+)"',
+    r'environ(?:\.get)?\(\s*"([A-Z0-9_]+)"',
+    r'environ\["([A-Z0-9_]+)"\]',
+    r'getenv\("([A-Z0-9_]+)"',
+    r'alias="([A-Z0-9_]+)"',  # core/settings.py: each setting's environment variable
+]
+NOT_OURS = {"DAGSTER_HOME", "PGHOST", "PGPORT", "TEST_PG_ADMIN_URL"}
+
+
+def variables_read_by_the_code() -> set[str]:
+    names: set[str] = set()
+    for path in (PROJECT_ROOT / "etl_platform").rglob("*.py"):
+        text = path.read_text()
+        for pattern in PATTERNS:
+            names.update(re.findall(pattern, text))
+    return names - NOT_OURS
+
+
+def test_every_variable_is_in_env_example():
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (PROJECT_ROOT / ".env.example").read_text(), re.M))
+    read = variables_read_by_the_code()
+    assert {"SNOWFLAKE_ACCOUNT", "IDICORE_CLIENT_SECRET", "CCC_LOGIN_ID", "DNC_REGISTRY_PATH"} <= read
+    assert read - documented == set()
+
+
+def test_design_variables_are_all_used():
+    design = {
+        "SNOWFLAKE_ACCOUNT",
+        "SNOWFLAKE_USER",
+        "SNOWFLAKE_PASSWORD",
+        "SNOWFLAKE_DATABASE",
+        "SNOWFLAKE_SCHEMA",
+        "SNOWFLAKE_WAREHOUSE",
+        "SNOWFLAKE_ROLE",
+        "SNOWFLAKE_HOST",
+        "SNOWFLAKE_PORT",
+        "SNOWFLAKE_PROTOCOL",
+        "IDICORE_AUTH_URL",
+        "IDICORE_SEARCH_URL",
+        "IDICORE_CLIENT_ID",
+        "IDICORE_CLIENT_SECRET",
+        "CCC_LITIGATOR_URL",
+        "CCC_LOGIN_ID",
+        "DNC_REGISTRY_PATH",
+        "DNC_SOURCE_DIR",
+    }
+    assert design <= variables_read_by_the_code()
+    assert "DAGSTER_POSTGRES_URL" in (PROJECT_ROOT / "dagster.yaml").read_text()
