@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint bench dev sandbox-start sandbox-stop clean
+.PHONY: install run test test-unit test-integration test-e2e lint bench dev sandbox-start sandbox-stop clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required")'
@@ -22,19 +22,33 @@ run: install
 	./scripts/ensure_postgres.sh
 	$(BIN)/etl-platform run $(if $(PARTITION),--partition $(PARTITION)) $(if $(PROFILE),--profile $(PROFILE))
 
-## The test suite (real sandbox servers, real PostgreSQL).
+## The test suite, every tier (real sandbox servers, real PostgreSQL, Dagster runs end to end).
 test: install
 	./scripts/ensure_postgres.sh
 	$(BIN)/pytest
+
+## One tier: unit (no servers, seconds), integration (sandbox + PostgreSQL), e2e (Dagster runs).
+test-unit: install
+	$(BIN)/pytest -m unit
+
+test-integration: install
+	./scripts/ensure_postgres.sh
+	$(BIN)/pytest -m integration
+
+test-e2e: install
+	./scripts/ensure_postgres.sh
+	$(BIN)/pytest -m e2e
 
 ## Benchmarks (not tests): BENCH="e2e overhead scale client dnc" (default all), REPEATS=3; see README.
 bench: install
 	./scripts/ensure_postgres.sh
 	$(BIN)/python -m bench $(BENCH) --repeats $(or $(REPEATS),3)
 
+## ruff, and the import rules between the layers (pyproject.toml [tool.importlinter])
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 ## The Dagster UI on the sandbox: http://127.0.0.1:3000
 dev: install

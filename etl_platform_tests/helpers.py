@@ -50,6 +50,23 @@ def dead_letters_for(cur, day: dt.date) -> list[dict]:
     return fetch(cur, "SELECT * FROM LEAD_DEAD_LETTERS WHERE PARTITION_DATE = ? ORDER BY LEAD_ID", [day])
 
 
+def cli_in_process(*args: str):
+    """`etl-platform ARGS` run in this process through click's test runner: the same command code, without
+    paying a new interpreter's imports (~9 s each). Exit code, stdout and stderr as a CompletedProcess.
+    Whatever the command's .env loading adds to os.environ is undone afterwards."""
+    from click.testing import CliRunner
+
+    from etl_platform.cli import main
+
+    saved = dict(os.environ)
+    try:
+        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess(["etl-platform", *args], result.exit_code, result.stdout, result.stderr)
+
+
 def cli(*args: str, cwd) -> subprocess.CompletedProcess:
     """`etl-platform ARGS` in a subprocess with the test environment. `cwd` should not be the project folder,
     so no developer .env is involved."""

@@ -22,7 +22,11 @@ DAGSTER_CWD = PROJECT_ROOT / "logs"
 
 def load_env(root: Path = PROJECT_ROOT) -> Path:
     """Fill os.environ from `.env` (created from `.env.example` when missing) without overriding what the
-    caller already exported; point DAGSTER_HOME at the project's dagster.yaml when unset."""
+    caller already exported; point DAGSTER_HOME at the project's dagster.yaml when unset.
+
+    The one place the package writes the process environment, on purpose: it runs once, first thing in a
+    command (`etl-platform`'s group callback), and what it sets is what the Dagster instance (DAGSTER_HOME,
+    DAGSTER_POSTGRES_URL in dagster.yaml) and the child `dagster` processes read."""
     env_file = root / ".env"
     if not env_file.exists():
         shutil.copyfile(root / ".env.example", env_file)

@@ -9,7 +9,7 @@ import time
 import dagster as dg
 from dagster._core.execution.backfill import BulkActionStatus
 
-from etl_platform_tests.helpers import cli, results_for
+from etl_platform_tests.helpers import cli, cli_in_process, results_for
 
 DAYS = [dt.date(2026, 3, 22), dt.date(2026, 3, 23)]
 
@@ -46,11 +46,11 @@ def test_synchronous_range_and_overlapping_rerun_leave_one_clean_result_per_day(
 ):
     days = [dt.date(2026, 3, 25), dt.date(2026, 3, 26), dt.date(2026, 3, 27)]
     sandbox.seed_leads(days, per_day=30)
-    first = cli("backfill", "--start", days[0].isoformat(), "--end", days[1].isoformat(), "--sync", cwd=tmp_path)
+    first = cli_in_process("backfill", "--start", days[0].isoformat(), "--end", days[1].isoformat(), "--sync")
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
     snapshot = {d: [(r["LEAD_ID"], r["PHONE"], r["CALLABLE"]) for r in results_for(warehouse, d)] for d in days[:2]}
     # An overlapping range (day 2 again, plus day 3), as a second backfill or the schedule would run it.
-    second = cli("backfill", "--start", days[1].isoformat(), "--end", days[2].isoformat(), "--sync", cwd=tmp_path)
+    second = cli_in_process("backfill", "--start", days[1].isoformat(), "--end", days[2].isoformat(), "--sync")
     assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-2000:]
     for day in days[:2]:
         assert [(r["LEAD_ID"], r["PHONE"], r["CALLABLE"]) for r in results_for(warehouse, day)] == snapshot[day]

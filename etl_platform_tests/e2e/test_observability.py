@@ -18,7 +18,7 @@ from etl_platform.core.stages import PIPELINE_ORDER, STAGES
 from etl_platform.definitions import build_definitions
 from etl_platform.defs.checks import DURATION_CHECK, HISTORY_CHECK
 from etl_platform_tests.conftest import PROJECT_ROOT
-from etl_platform_tests.helpers import cli, run_partition
+from etl_platform_tests.helpers import cli_in_process, run_partition
 
 OBS_DAY = dt.date(2026, 3, 12)
 
@@ -175,16 +175,16 @@ def test_queued_run_traces_as_not_reached(defs, instance):
 
 def test_trace_and_analyze_commands_print_text_and_json(obs_day, defs, instance, tmp_path):
     result = run_partition(defs, instance, obs_day)
-    out = cli("trace", result.run_id[:10], "--json", cwd=tmp_path)
+    out = cli_in_process("trace", result.run_id[:10], "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["run_id"] == result.run_id and data["bottleneck"]["share_percent"] > 0
     png = tmp_path / "stages.png"
-    out = cli("analyze", "--last", "3", "--plot", str(png), cwd=tmp_path)
+    out = cli_in_process("analyze", "--last", "3", "--plot", str(png))
     assert out.returncode == 0, out.stderr
     assert "Bottleneck:" in out.stdout and "Configuration check:" in out.stdout
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    missing = cli("trace", "ffffffff", cwd=tmp_path)
+    missing = cli_in_process("trace", "ffffffff")
     assert missing.returncode == 2 and "0 runs match" in missing.stderr
 
 

@@ -84,4 +84,4 @@ def test_health_reports_a_stopped_daemon_and_an_unreachable_instance(monkeypatch
     assert got["dagster daemon"][0] == DOWN and "dagster-daemon" in got["dagster daemon"][1]
     monkeypatch.setenv("DAGSTER_POSTGRES_URL", f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere")
     got = statuses(dict(os.environ))
-    assert got["dagster instance"][0] == DOWN
+    assert got["dagster instance"][0] == DOWN and "DAGSTER_POSTGRES_URL" in got["dagster instance"][1]
