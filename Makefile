@@ -29,15 +29,15 @@ test: install
 
 ## One tier: unit (no servers, seconds), integration (sandbox + PostgreSQL), e2e (Dagster runs).
 test-unit: install
-	$(BIN)/pytest -m unit
+	$(BIN)/pytest etl_platform_tests/unit
 
 test-integration: install
 	./scripts/ensure_postgres.sh
-	$(BIN)/pytest -m integration
+	$(BIN)/pytest etl_platform_tests/integration
 
 test-e2e: install
 	./scripts/ensure_postgres.sh
-	$(BIN)/pytest -m e2e
+	$(BIN)/pytest etl_platform_tests/e2e
 
 ## Benchmarks (not tests): BENCH="e2e overhead scale client dnc" (default all), REPEATS=3; see README.
 bench: install

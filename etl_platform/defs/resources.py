@@ -22,7 +22,9 @@ from etl_platform.core.settings import Settings, VendorCallPolicy
 
 
 class _VendorCallFields(dg.ConfigurableResource):
-    """Timeouts, retries and breaker of one vendor (VENDOR_* and <VENDOR>_* settings)."""
+    """Timeouts, retries and breaker of one vendor (VENDOR_* and <VENDOR>_* settings). The fields repeat
+    `core.settings.VendorCallPolicy`'s on purpose: Dagster shows a resource's own fields in the UI and takes
+    only Dagster Config types as nested fields."""
 
     timeout_seconds: float
     max_attempts: int
@@ -32,14 +34,7 @@ class _VendorCallFields(dg.ConfigurableResource):
     breaker_reset_seconds: float
 
     def call_policy(self) -> VendorCallPolicy:
-        return VendorCallPolicy(
-            timeout_seconds=self.timeout_seconds,
-            max_attempts=self.max_attempts,
-            max_retry_seconds=self.max_retry_seconds,
-            backoff_initial_seconds=self.backoff_initial_seconds,
-            breaker_fail_max=self.breaker_fail_max,
-            breaker_reset_seconds=self.breaker_reset_seconds,
-        )
+        return VendorCallPolicy(**{name: getattr(self, name) for name in VendorCallPolicy.model_fields})
 
 
 class IdiCoreResource(_VendorCallFields):
