@@ -93,7 +93,9 @@ def _reset_vendor_behaviour(request):
     if "sandbox" in request.fixturenames:
         box = request.getfixturevalue("sandbox")
         for behaviour in (box.idicore, box.ccc):
-            behaviour.update(latency_ms=0, rate_limit=None, faults={}, slow_seconds=3, fault_limit=None)
+            behaviour.update(
+                latency_ms=0, rate_limit=None, rate_mode="bucket", faults={}, slow_seconds=3, fault_limit=None
+            )
         box.idicore_counters.reset()
         box.ccc_counters.reset()
     yield

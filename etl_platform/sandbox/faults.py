@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import random
 import threading
 import time
@@ -68,6 +69,40 @@ class TokenBucket:
             return (1 - self.tokens) / self.rate
 
 
+class SlidingWindow:
+    """Server-side rate limit as a strict vendor enforces it: at most `rate` accepted requests in any
+    one-second window (no burst allowance). Refused requests do not count."""
+
+    def __init__(self, rate: float | None):
+        self.rate = rate
+        self.accepted: collections.deque[float] = collections.deque()
+        self.arrived: collections.deque[float] = collections.deque()
+        self.lock = threading.Lock()
+        self.peak = 0  # the most requests accepted within one second (stats)
+        self.arrival_peak = 0  # the most requests that arrived within one second, refused ones included
+
+    def take(self) -> float:
+        """0 when allowed, else the seconds until the window has room (for Retry-After)."""
+        if not self.rate:
+            return 0.0
+        with self.lock:
+            now = time.monotonic()
+            self.arrived.append(now)
+            while self.arrived[0] <= now - 1.0:
+                self.arrived.popleft()
+            self.arrival_peak = max(self.arrival_peak, len(self.arrived))
+            while self.accepted and self.accepted[0] <= now - 1.0:
+                self.accepted.popleft()
+            if len(self.accepted) >= self.rate:
+                return self.accepted[0] + 1.0 - now
+            self.accepted.append(now)
+            self.peak = max(self.peak, len(self.accepted))
+            return 0.0
+
+
+RATE_MODES = ("bucket", "window")
+
+
 @dataclass
 class Behaviour:
     latency_ms: float = 0.0
@@ -78,10 +113,15 @@ class Behaviour:
     # At most this many faults are injected (None: no limit), e.g. 2 with {"500": 1.0}: the first two
     # requests fail, the rest succeed; a client with retries must then ride them out, deterministically.
     fault_limit: int | None = None
+    # "bucket": a token bucket that allows a one-second burst; "window": a strict sliding one-second window
+    # (at most rate_limit accepted requests in any second), as some vendors enforce it
+    rate_mode: str = "bucket"
 
     def __post_init__(self) -> None:
+        if self.rate_mode not in RATE_MODES:
+            raise ValueError(f"rate_mode must be one of {RATE_MODES}, got {self.rate_mode!r}")
         self.rng = random.Random(self.seed)
-        self.bucket = TokenBucket(self.rate_limit)
+        self.bucket = TokenBucket(self.rate_limit) if self.rate_mode == "bucket" else SlidingWindow(self.rate_limit)
         self.lock = threading.Lock()
         self.faults_injected = 0
 
@@ -114,6 +154,9 @@ class Behaviour:
         return {
             "latency_ms": self.latency_ms,
             "rate_limit": self.rate_limit,
+            "rate_mode": self.rate_mode,
+            "peak_per_second": getattr(self.bucket, "peak", None),
+            "arrival_peak_per_second": getattr(self.bucket, "arrival_peak", None),
             "faults": self.faults,
             "fault_limit": self.fault_limit,
             "faults_injected": self.faults_injected,

@@ -68,6 +68,7 @@ class SandboxSettings:
     idicore_rate_limit: float | None = 50.0
     ccc_latency_ms: float = 400.0
     ccc_rate_limit: float | None = 1000 / 60
+    rate_mode: str = "bucket"  # how both vendors enforce their limits (faults.Behaviour.rate_mode)
     faults: str | None = None
     registry_age_days: int = 2
     persist_snowflake: bool = True
@@ -101,6 +102,7 @@ class SandboxSettings:
             idicore_rate_limit=num("SANDBOX_IDICORE_RATE_LIMIT", 50.0),
             ccc_latency_ms=num("SANDBOX_CCC_LATENCY_MS", 400.0),
             ccc_rate_limit=num("SANDBOX_CCC_RATE_LIMIT", 1000 / 60),
+            rate_mode=environ.get("SANDBOX_RATE_MODE") or "bucket",
             faults=environ.get("SANDBOX_FAULTS") or None,
         )
 
@@ -116,8 +118,8 @@ class Sandbox:
         s = self.settings
         self.world = World(seed=s.seed, pool_per_area_code=s.phone_pool_per_area_code)
         faults = parse_faults(s.faults)
-        self.idicore = Behaviour(s.idicore_latency_ms, s.idicore_rate_limit, faults, seed=s.seed)
-        self.ccc = Behaviour(s.ccc_latency_ms, s.ccc_rate_limit, faults, seed=s.seed + 1)
+        self.idicore = Behaviour(s.idicore_latency_ms, s.idicore_rate_limit, faults, seed=s.seed, rate_mode=s.rate_mode)
+        self.ccc = Behaviour(s.ccc_latency_ms, s.ccc_rate_limit, faults, seed=s.seed + 1, rate_mode=s.rate_mode)
         self.idicore_counters = Counters()
         self.ccc_counters = Counters()
         self._servers: list[tuple[uvicorn.Server, threading.Thread]] = []

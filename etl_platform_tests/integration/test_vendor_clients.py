@@ -12,7 +12,7 @@ from etl_platform.adapters.vendors.base import ConfigurationError
 from etl_platform.adapters.vendors.ccc import CccClient
 from etl_platform.adapters.vendors.idicore import IdiCoreClient
 from etl_platform.core.contacts import PersonQuery
-from etl_platform.core.settings import VendorCallPolicy
+from etl_platform.core.settings import Settings, VendorCallPolicy
 from etl_platform.sandbox.runner import SANDBOX_CREDENTIALS
 from etl_platform.sandbox.world import CCC_CLEAR_TEST_NUMBER, CCC_LITIGATOR_TEST_NUMBERS
 
@@ -155,3 +155,42 @@ def test_ccc_bad_login_answered_with_html_200_is_unknown_never_clear(sandbox):
     outcomes = client.scrub([CCC_CLEAR_TEST_NUMBER, "2012345678"])
     assert all(str(o.status) == "unknown" for o in outcomes.values())
     assert {o.reason for o in outcomes.values()} == {"ccc_bad_reply_html"}
+
+
+# --- a vendor that enforces its rate limit with a strict sliding one-second window ------------------------
+def test_idicore_at_the_vendors_limit_sends_no_burst_and_completes(sandbox):
+    """DESIGN's idiCORE latency (250 ms), 16 in flight, the client's default rate equal to the vendor's
+    limit: the old client let a one-second bucket through at start, drew 429s, and its breaker opened."""
+    limit = Settings().idicore_rate_limit
+    sandbox.idicore.update(rate_limit=limit, rate_mode="window", latency_ms=250)
+    queries = people(sandbox, 200)
+    client = idicore_client(sandbox, rate_limit=limit)
+    results = asyncio.run(client.search_many(queries))
+    assert all(r.ok for r in results), {r.reason for r in results if not r.ok}
+    assert client.stats.breaker_openings == 0 and client.stats.failed_calls == 0
+    # requests the client sent in any one second (a late wake-up can bring one forward, never more)
+    assert client.metadata()["idicore_peak_per_second"] <= limit + 1
+    assert client.stats.http_429 <= 0.05 * len(queries), client.stats
+    assert sandbox.idicore_counters.snapshot()["counts"].get("rate_limited", 0) == client.stats.http_429
+
+
+def test_idicore_set_above_the_vendors_limit_slows_down_instead_of_opening_the_breaker(sandbox):
+    sandbox.idicore.update(rate_limit=40, rate_mode="window", latency_ms=20)
+    client = idicore_client(sandbox, rate_limit=60)  # 50% above what the vendor allows
+    results = asyncio.run(client.search_many(people(sandbox, 150)))
+    assert all(r.ok for r in results), {r.reason for r in results if not r.ok}
+    meta = client.metadata()
+    assert meta["idicore_http_429"] > 0, "the vendor refused some: the client was above its limit"
+    assert meta["idicore_rate_slowdowns"] >= 1 and meta["idicore_lowest_rate"] < 40
+    assert meta["idicore_breaker_openings"] == 0 and meta["idicore_failed_calls"] == 0
+
+
+def test_idicore_429s_never_open_the_breaker(sandbox):
+    """Every search in flight answered 429 at once, more of them than the breaker's fail_max: the client
+    pauses for Retry-After and goes on; the breaker stays closed and every search succeeds."""
+    sandbox.idicore.update(faults={"429": 1.0}, fault_limit=14)
+    client = idicore_client(sandbox, concurrency=16)
+    assert client.policy.breaker_fail_max < 14
+    results = asyncio.run(client.search_many(people(sandbox, 40)))
+    assert all(r.ok for r in results), {r.reason for r in results if not r.ok}
+    assert client.stats.http_429 == 14 and client.stats.breaker_openings == 0

@@ -169,11 +169,12 @@ class _CountOpenings(pybreaker.CircuitBreakerListener):
 
 def make_breaker(name: str, settings: BreakerSettings, stats: VendorStats) -> pybreaker.CircuitBreaker:
     """A per-vendor breaker (pybreaker). Only transient vendor failures count towards opening it: a refused
-    query or a bad number says nothing about the vendor's health."""
+    query or a bad number says nothing about the vendor's health, and a 429 is the vendor asking us to slow
+    down (the client pauses and paces itself slower), not a sign that it is down."""
     return pybreaker.CircuitBreaker(
         fail_max=settings.fail_max,
         reset_timeout=settings.reset_seconds,
-        exclude=[lambda exc: not isinstance(exc, RetryableError)],
+        exclude=[lambda exc: not isinstance(exc, RetryableError) or exc.kind == "http_429"],
         listeners=[_CountOpenings(stats)],
         name=name,
         throw_new_error_on_trip=False,

@@ -12,7 +12,6 @@ import time
 from collections.abc import Sequence
 
 import httpx
-from aiolimiter import AsyncLimiter
 
 from etl_platform.adapters.vendors.base import (
     ConfigurationError,
@@ -23,6 +22,7 @@ from etl_platform.adapters.vendors.base import (
     as_vendor_error,
     classify_status,
 )
+from etl_platform.adapters.vendors.pacing import AdaptivePacer
 from etl_platform.core.contacts import MAX_EMAILS, MAX_PHONES, FoundPhone, PersonQuery, SearchResult
 from etl_platform.core.phones import normalise
 from etl_platform.core.settings import VendorCallPolicy
@@ -130,7 +130,7 @@ class IdiCoreClient(VendorClient):
         self._token: str | None = None
         self._token_at = 0.0
         self._token_lock: asyncio.Lock | None = None
-        self._pause_until = 0.0
+        self.pacer: AdaptivePacer | None = None  # made per batch of searches, on its event loop
         self._in_flight = 0
 
     # --- token ------------------------------------------------------------------------------------
@@ -187,9 +187,9 @@ class IdiCoreClient(VendorClient):
             if response.status_code == 403:
                 raise ConfigurationError("http_403", "idiCORE answered 403: this IP is not allow-listed")
             if err := classify_status(response):
-                if err.kind == "http_429":
-                    # Everyone pauses, not just this worker: the quota is shared.
-                    self._pause_until = max(self._pause_until, time.monotonic() + (err.retry_after or 1.0))
+                if err.kind == "http_429" and self.pacer is not None:
+                    # The quota is shared: every worker pauses for Retry-After, then all go on slower.
+                    self.pacer.rate_limited(err.retry_after)
                 raise err
             try:
                 payload = response.json()
@@ -200,23 +200,20 @@ class IdiCoreClient(VendorClient):
         raise RetryableError("http_401_after_relogin", "idiCORE refused fresh tokens")
 
     async def _search(
-        self, http: httpx.AsyncClient, limiter: AsyncLimiter, gate: asyncio.Semaphore, query: PersonQuery
+        self, http: httpx.AsyncClient, pacer: AdaptivePacer, gate: asyncio.Semaphore, query: PersonQuery
     ) -> SearchResult:
         try:
             async for attempt in self.async_attempts():
                 with attempt:
                     async with gate:
-                        pause = self._pause_until - time.monotonic()
-                        if pause > 0:
-                            await asyncio.sleep(pause)
-                        async with limiter:
-                            self._in_flight += 1
-                            self.stats.max_in_flight = max(self.stats.max_in_flight, self._in_flight)
-                            try:
-                                with self.guarded():
-                                    return await self._post_search(http, query)
-                            finally:
-                                self._in_flight -= 1
+                        await pacer.wait()
+                        self._in_flight += 1
+                        self.stats.max_in_flight = max(self.stats.max_in_flight, self._in_flight)
+                        try:
+                            with self.guarded():
+                                return await self._post_search(http, query)
+                        finally:
+                            self._in_flight -= 1
         except ConfigurationError:
             raise
         except PermanentError as err:
@@ -230,7 +227,7 @@ class IdiCoreClient(VendorClient):
         """Search every query; each result is found, no_match or failed (with a reason). Configuration
         errors (bad credentials, 403) abort the whole batch: no search can succeed."""
         self._token_lock = asyncio.Lock()
-        limiter = AsyncLimiter(self.rate_limit, 1.0)
+        self.pacer = pacer = AdaptivePacer(self.rate_limit)
         gate = asyncio.Semaphore(self.concurrency)
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
         results: list[SearchResult | None] = [None] * len(queries)
@@ -238,7 +235,7 @@ class IdiCoreClient(VendorClient):
 
         async def worker() -> None:
             for index, query in pending:  # one shared iterator: each query is taken exactly once
-                results[index] = await self._search(http, limiter, gate, query)
+                results[index] = await self._search(http, pacer, gate, query)
 
         # A bounded set of workers, not a task per query: 100,000 waiting tasks cost ~1 GB and most of
         # the client's CPU in scheduling. Twice the concurrency, so workers sleeping in a retry back-off
@@ -255,6 +252,15 @@ class IdiCoreClient(VendorClient):
         if missing:  # cannot happen unless a worker died silently; never report a search as done
             raise RuntimeError(f"{len(missing)} idiCORE searches were never run")
         return results  # type: ignore[return-value]
+
+    def metadata(self) -> dict[str, float | int]:
+        """The shared counters, and how far 429s made the client slow its own rate."""
+        figures: dict[str, float | int] = dict(super().metadata())
+        if self.pacer is not None:
+            figures["idicore_rate_slowdowns"] = self.pacer.slowdowns
+            figures["idicore_lowest_rate"] = round(self.pacer.lowest_rate, 2)
+            figures["idicore_peak_per_second"] = self.pacer.peak_per_second
+        return figures
 
     def login_only(self) -> None:
         """Prove credentials without a billed search (health checks)."""

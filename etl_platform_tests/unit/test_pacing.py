@@ -1,0 +1,94 @@
+"""The idiCORE client's pacing: evenly spaced requests (no initial burst), one shared pause and one rate cut
+per wave of 429s, and a gradual recovery up to the configured rate, never above it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from etl_platform.adapters.vendors.pacing import AdaptivePacer
+
+
+def test_requests_are_evenly_spaced_from_the_first_one():
+    """A leaky bucket with a full bucket would let `rate` requests through at once; the pacer lets the n-th
+    request go at n / rate seconds, so no one-second window holds more than `rate`."""
+    rate, n = 200.0, 100
+    pacer = AdaptivePacer(rate)
+
+    async def go() -> list[float]:
+        stamps = []
+        for _ in range(n):
+            await pacer.wait()
+            stamps.append(time.monotonic())
+        return stamps
+
+    stamps = asyncio.run(go())
+    assert stamps[-1] - stamps[0] >= (n - 1) / rate * 0.98
+    # slots are n / rate apart; a late wake-up can bring one request closer to the next, never more
+    window = 0.25
+    busiest = max(sum(1 for t in stamps if start <= t < start + window) for start in stamps)
+    assert busiest <= window * rate + 1, busiest
+
+
+def test_concurrent_waiters_share_the_pace():
+    rate, workers, each = 100.0, 8, 5
+    pacer = AdaptivePacer(rate)
+    stamps: list[float] = []
+
+    async def worker() -> None:
+        for _ in range(each):
+            await pacer.wait()
+            stamps.append(time.monotonic())
+
+    async def go() -> None:
+        await asyncio.gather(*(worker() for _ in range(workers)))
+
+    started = time.monotonic()
+    asyncio.run(go())
+    assert time.monotonic() - started >= (workers * each - 1) / rate * 0.98
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_wave_of_429s_pauses_everyone_and_cuts_the_rate_once():
+    clock = Clock()
+    pacer = AdaptivePacer(50.0, clock=clock)
+    for _ in range(12):  # the replies of every request in flight come back 429 at once
+        pacer.rate_limited(1.0)
+    assert pacer.slowdowns == 1 and pacer.current_rate() == pytest.approx(25.0)
+    clock.now += 1.0  # once the pause is over, a new 429 cuts again
+    pacer.rate_limited(1.0)
+    assert pacer.slowdowns == 2 and pacer.rate == pytest.approx(12.5)
+
+
+def test_the_rate_recovers_gradually_to_the_configured_ceiling_and_never_above():
+    clock = Clock()
+    pacer = AdaptivePacer(40.0, clock=clock, increase_per_second=0.05)
+    pacer.rate_limited(None)  # Retry-After missing: a one-second pause
+    assert pacer.current_rate() == pytest.approx(20.0)
+    clock.now += 1.0 + 5.0  # five 429-free seconds after the pause: +5% of 40 per second
+    assert pacer.current_rate() == pytest.approx(30.0)
+    clock.now += 60.0
+    assert pacer.current_rate() == pytest.approx(40.0)
+
+
+def test_the_rate_never_falls_below_its_floor():
+    clock = Clock()
+    pacer = AdaptivePacer(50.0, clock=clock, floor_share=0.1)
+    for _ in range(10):
+        pacer.rate_limited(0.5)
+        clock.now += 0.6
+    assert pacer.lowest_rate == pytest.approx(5.0)
+
+
+def test_a_rate_must_be_positive():
+    with pytest.raises(ValueError):
+        AdaptivePacer(0)
