@@ -107,7 +107,8 @@ def dead_letter_rows(new_leads: pd.DataFrame, idicore_failures: dict[str, str]) 
     """Leads this partition cannot deliver, as rows that lead_results writes to LEAD_DEAD_LETTERS: those the
     pre-filter rejected and those idiCORE refused or failed on."""
     prefiltered = new_leads[new_leads["REJECT_REASON"].notna()]
-    enriched = new_leads[new_leads["LEAD_ID"].isin(list(idicore_failures))]
+    valid = new_leads["REJECT_REASON"].isna()  # a rejected row may share its LEAD_ID with a searched one
+    enriched = new_leads[valid & new_leads["LEAD_ID"].isin(list(idicore_failures))]
     frames = [
         pd.DataFrame(
             {

@@ -31,7 +31,8 @@ def dead_letter_records(frame: pd.DataFrame, *, day: dt.date, run_id: str) -> li
     return [
         {
             "PARTITION_DATE": day.isoformat(),
-            "LEAD_ID": lead_id,
+            # a row without a LEAD_ID is a dead letter too; pandas holds its missing id as NaN, not None
+            "LEAD_ID": None if pd.isna(lead_id) else str(lead_id),
             "STAGE": stage,
             "REASON": reason,
             "ROW_JSON": payload,

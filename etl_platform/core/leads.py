@@ -73,6 +73,22 @@ US_STATES = frozenset(
     ]
 )
 ZIP_RE = re.compile(r"^\d{5}(-?\d{4})?$")
+# Longest value accepted per field, checked before any vendor call: a longer one is a feed error, would be
+# billed by idiCORE and likely refused. (Generous: the longest real US street address is well under 100.)
+MAX_LENGTHS = {
+    "LEAD_ID": 64,
+    "FIRST_NAME": 100,
+    "LAST_NAME": 100,
+    "ADDRESS": 200,
+    "CITY": 100,
+    "STATE": 2,
+    "ZIP": 10,
+    "EMAIL": 254,  # RFC 5321's limit for an address
+}
+# Control characters (C0, DEL, C1) never belong in a name or an address; they break requests and logs.
+CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f]"
+# Compared to tell a re-sent row (same content: a duplicate) from a different lead under the same LEAD_ID.
+CONTENT_COLUMNS = [c for c in LEAD_COLUMNS if c not in ("LEAD_ID", "CREATED_AT")]
 
 
 def day_bounds(day: dt.date) -> list[dt.datetime]:
@@ -97,10 +113,15 @@ def rejection_reasons(leads: pd.DataFrame) -> pd.Series:
     def blank(column: str) -> pd.Series:
         return leads[column].isna() | (leads[column].astype(str).str.strip() == "")
 
-    state = leads["STATE"].fillna("").astype(str).str.strip().str.upper()
-    zip_code = leads["ZIP"].fillna("").astype(str).str.strip()
+    def text(column: str) -> pd.Series:
+        return leads[column].fillna("").astype(str)
+
+    state = text("STATE").str.strip().str.upper()
+    zip_code = text("ZIP").str.strip()
     rules = [
         ("missing_lead_id", blank("LEAD_ID")),
+        *((f"field_too_long:{c}", text(c).str.len() > limit) for c, limit in MAX_LENGTHS.items()),
+        *((f"invalid_characters:{c}", text(c).str.contains(CONTROL_CHARACTERS, regex=True)) for c in MAX_LENGTHS),
         ("missing_first_name", blank("FIRST_NAME")),
         ("missing_last_name", blank("LAST_NAME")),
         ("invalid_state", ~state.isin(US_STATES)),
@@ -121,7 +142,7 @@ class Prefiltered:
     leads: pd.DataFrame  # deduplicated; REJECT_REASON (None = valid) and PERSON_KEY added
     rows_in: int
     already_delivered: int
-    duplicates: int
+    duplicates: int  # identical re-sends of a row, dropped (counted only)
 
     @property
     def rejected(self) -> pd.Series:
@@ -140,13 +161,26 @@ class Prefiltered:
 
 
 def prefilter(raw_leads: pd.DataFrame, delivered: set[str]) -> Prefiltered:
-    """Drop leads an earlier partition delivered, keep each LEAD_ID's first arrival, and mark invalid leads
-    with their reason (they stay in the frame: lead_results dead-letters them with the results)."""
+    """Drop leads an earlier partition delivered; keep each LEAD_ID's first arrival; mark invalid rows with
+    their reason (they stay in the frame: lead_results dead-letters them with the results).
+
+    The stated rule for one LEAD_ID on several rows of the day: the earliest CREATED_AT wins (then the
+    order in LEADS). A later row with the same content is a re-send: dropped and counted as a duplicate. A
+    later row with other content is a different lead under a reused id: it stays, rejected as
+    `conflicting_duplicate_lead_id`, so it is dead-lettered rather than lost."""
     leads = raw_leads[~raw_leads["LEAD_ID"].isin(delivered)]
     already_delivered = len(raw_leads) - len(leads)
-    # The feed re-sends rows within a day: keep each LEAD_ID's first arrival.
-    leads = leads.sort_values(["CREATED_AT", "LEAD_ID"], kind="stable")
-    deduped = leads[~leads["LEAD_ID"].duplicated(keep="first") | leads["LEAD_ID"].isna()].copy()
-    deduped["REJECT_REASON"] = rejection_reasons(deduped)
-    deduped["PERSON_KEY"] = person_key(deduped)
-    return Prefiltered(deduped.reset_index(drop=True), len(raw_leads), already_delivered, len(leads) - len(deduped))
+    leads = leads.sort_values(["CREATED_AT", "LEAD_ID"], kind="stable", na_position="last")
+    has_id = leads["LEAD_ID"].notna()
+    later = leads["LEAD_ID"].duplicated(keep="first") & has_id
+    # a missing value and an empty one count as the same content
+    content = pd.Series([""] * len(leads), index=leads.index, dtype=object)
+    for column in CONTENT_COLUMNS:
+        content = content + "\x1f" + leads[column].fillna("").astype(str)
+    resent = leads.assign(_content=content).duplicated(["LEAD_ID", "_content"]) & has_id
+    kept = leads[~resent].copy()
+    reasons = rejection_reasons(kept)
+    conflicting = (later & ~resent)[~resent]
+    kept["REJECT_REASON"] = reasons.mask(conflicting.to_numpy(), "conflicting_duplicate_lead_id")
+    kept["PERSON_KEY"] = person_key(kept)
+    return Prefiltered(kept.reset_index(drop=True), len(raw_leads), already_delivered, int(resent.sum()))

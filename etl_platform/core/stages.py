@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 DAILY_JOB = "daily_leads_job"
 REGISTRY_JOB = "dnc_registry_job"
+SOURCE_CHECKS_JOB = "leads_source_checks_job"
+LEADS_SOURCE = "leads"  # the asset key of the source table LEADS (external: the pipeline never writes it)
 
 
 @dataclass(frozen=True)

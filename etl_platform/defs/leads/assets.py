@@ -7,9 +7,39 @@ from dagster_snowflake import SnowflakeResource
 from etl_platform.adapters.warehouse import Warehouse
 from etl_platform.core.leads import LEAD_COLUMNS, day_bounds, prefilter
 from etl_platform.core.settings import Settings
-from etl_platform.core.stages import NEW_LEADS, RAW_LEADS, StageRecord
+from etl_platform.core.stages import LEADS_SOURCE, NEW_LEADS, RAW_LEADS, StageRecord
 from etl_platform.defs.checks import stage_check_specs, stage_checks
 from etl_platform.defs.partitions import daily_partitions, day_of
+
+LEADS = dg.AssetSpec(
+    LEADS_SOURCE,
+    description="The source table LEADS in Snowflake: where the data starts. The pipeline reads it, never writes it.",
+    group_name=RAW_LEADS.group,
+    kinds={"snowflake"},
+    metadata={"dagster/table_name": "LEADS"},
+)
+
+
+def build_source_check(settings: Settings) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=LEADS.key,
+        name="every_lead_has_a_day",
+        description="WARN when LEADS holds rows without CREATED_AT: they belong to no day, so no partition "
+        "reads them (they are reported here instead of being lost silently).",
+    )
+    def every_lead_has_a_day(snowflake: SnowflakeResource) -> dg.AssetCheckResult:
+        with Warehouse(snowflake, settings.snowflake_batch_rows).session() as session:
+            rows = session.rows("leads_without_created_at")
+        count = int(rows[0][0]) if rows else 0
+        sample = ", ".join("<no LEAD_ID>" if r[1] is None else str(r[1]) for r in rows)
+        return dg.AssetCheckResult(
+            passed=count == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=f"{count} rows of LEADS have no CREATED_AT" if count else "every row has a CREATED_AT",
+            metadata={"rows_without_created_at": count, "sample_lead_ids": sample or "-"},
+        )
+
+    return every_lead_has_a_day
 
 
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
@@ -17,6 +47,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         name=RAW_LEADS.asset,
+        deps=[LEADS],
         check_specs=stage_check_specs(RAW_LEADS.asset),
         partitions_def=partitions,
         group_name=RAW_LEADS.group,

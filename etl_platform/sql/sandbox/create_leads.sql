@@ -1,6 +1,7 @@
--- Sandbox only: the source table the real warehouse already has.
+-- Sandbox only: the source table the real warehouse already has. No NOT NULL: a real feed delivers rows
+-- without a LEAD_ID or a CREATED_AT, and the pipeline must account for them.
 CREATE TABLE IF NOT EXISTS LEADS (
-    LEAD_ID    VARCHAR NOT NULL,
+    LEAD_ID    VARCHAR,
     FIRST_NAME VARCHAR,
     LAST_NAME  VARCHAR,
     ADDRESS    VARCHAR,
@@ -8,5 +9,5 @@ CREATE TABLE IF NOT EXISTS LEADS (
     STATE      VARCHAR,
     ZIP        VARCHAR,
     EMAIL      VARCHAR,
-    CREATED_AT TIMESTAMP_NTZ NOT NULL
+    CREATED_AT TIMESTAMP_NTZ
 )
