@@ -119,4 +119,16 @@ env -u PYTHONPATH "$VENV/bin/etl-platform" --help >"$WORK/help.log" 2>&1 || fail
 grep -q "Usage:" "$WORK/help.log" || fail "etl-platform --help: no usage text" "$WORK/help.log"
 ok "etl-platform --help ($(grep -cE '^  [a-z]' "$WORK/help.log") commands)"
 
+# A command that runs (not just its help), from a folder with no .env and nothing configured: every probe
+# reports DOWN with a reason and the exit code is 1; a traceback or a write into site-packages fails this.
+mkdir -p "$WORK/empty_project"
+(cd "$WORK/empty_project" && env -i PATH="$PATH" HOME="$WORK" DAGSTER_HOME="$WORK/empty_project" \
+    "$VENV/bin/etl-platform" health --json >"$WORK/health.json" 2>"$WORK/health.err") && code=0 || code=$?
+[[ $code -eq 1 ]] || fail "etl-platform health with nothing configured: exit $code, expected 1" "$WORK/health.err"
+grep -q Traceback "$WORK/health.err" && fail "etl-platform health printed a traceback" "$WORK/health.err"
+"$VENV/bin/python" -c "import json,sys; p=json.load(open(sys.argv[1])); assert len(p)==6 and all(x['status']=='DOWN' and 'not set' in x['detail'] for x in p if x['name']!='dagster daemon'), p" "$WORK/health.json" \
+    || fail "etl-platform health --json: six probes, each DOWN naming what is not set" "$WORK/health.json"
+[[ ! -e "$VENV/lib/python3.11/site-packages/.env" ]] || fail "the CLI wrote a .env into site-packages"
+ok "etl-platform health runs from the wheel with nothing configured: six probes, exit 1, no traceback"
+
 echo "wheel check passed in $((SECONDS - started)) s"

@@ -17,7 +17,15 @@ import dagster as dg
 from etl_platform.cli.observe import RunTrace, find_run, load_trace
 from etl_platform.core.baselines import load_baselines
 from etl_platform.core.settings import Settings
-from etl_platform.core.stages import DAILY_JOB, LEAD_RESULTS, PIPELINE_ORDER, STAGES
+from etl_platform.core.stages import (
+    DAILY_JOB,
+    DNC_SCRUB,
+    LEAD_CONTACTS,
+    LEAD_RESULTS,
+    LITIGATOR_SCRUB,
+    PIPELINE_ORDER,
+    STAGES,
+)
 
 
 @dataclass
@@ -102,7 +110,7 @@ def recommendations(traces: list[RunTrace], config: dict[str, object], history: 
     recs: list[str] = []
     for trace in traces:
         tag = f"[{trace.partition}] " if len(traces) > 1 else ""
-        idi = trace.stage("lead_contacts")
+        idi = trace.stage(LEAD_CONTACTS.asset)
         if idi and idi.metadata:
             m = idi.metadata
             searches, limited = int(m.get("searches", 0)), int(m.get("idicore_http_429", 0))
@@ -143,7 +151,7 @@ def recommendations(traces: list[RunTrace], config: dict[str, object], history: 
                     "new leads; repeat people within ENRICHMENT_CACHE_TTL_DAYS "
                     f"({config['enrichment_cache_ttl_days']:g}) are not paid for twice"
                 )
-        ccc = trace.stage("litigator_scrub")
+        ccc = trace.stage(LITIGATOR_SCRUB.asset)
         if ccc and ccc.metadata:
             phones, calls = int(ccc.metadata.get("phones", 0)), int(ccc.metadata.get("ccc_calls", 0))
             batch = int(ccc.metadata.get("batch_size") or config["ccc_batch_size"])
@@ -153,7 +161,7 @@ def recommendations(traces: list[RunTrace], config: dict[str, object], history: 
                     f"{tag}CCC needed {calls} calls for {phones} phones (batch size {batch} would need "
                     f"{needed}): retries or 400-split batches"
                 )
-        dnc = trace.stage("dnc_scrub")
+        dnc = trace.stage(DNC_SCRUB.asset)
         if dnc and dnc.metadata.get("phones"):
             unknown = int(dnc.metadata.get("status_unknown", 0))
             share = unknown / int(dnc.metadata["phones"])
@@ -203,10 +211,10 @@ def analyze(
     # Configured now vs what the analysed runs actually used (recorded in their metadata).
     used = {
         # peak searches in flight, against IDICORE_CONCURRENCY
-        "idicore_concurrency": ("lead_contacts", "idicore_max_in_flight"),
-        "idicore_rate_limit_per_second": ("lead_contacts", "rate_limit_configured"),
-        "ccc_batch_size": ("litigator_scrub", "batch_size"),
-        "dnc_batch_size": ("dnc_scrub", "batch_size"),
+        "idicore_concurrency": (LEAD_CONTACTS.asset, "idicore_max_in_flight"),
+        "idicore_rate_limit_per_second": (LEAD_CONTACTS.asset, "rate_limit_configured"),
+        "ccc_batch_size": (LITIGATOR_SCRUB.asset, "batch_size"),
+        "dnc_batch_size": (DNC_SCRUB.asset, "batch_size"),
     }
     for setting, (asset, figure) in used.items():
         values = [s.metadata[figure] for t in traces if (s := t.stage(asset)) and figure in s.metadata]

@@ -12,8 +12,16 @@ from dotenv import dotenv_values
 
 from etl_platform.core.stages import DNC_REGISTRY, VENDOR_POOLS
 
-# The checkout the CLI runs in: its .env, .sandbox/ and logs/ live here.
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _project_root() -> Path:
+    """Where .env, .sandbox/ and logs/ live: the checkout this package is in (a source or editable
+    install), else (an installed wheel) the folder the command is started from."""
+    checkout = Path(__file__).resolve().parents[2]
+    return checkout if (checkout / "pyproject.toml").is_file() and (checkout / "etl_platform").is_dir() else Path.cwd()
+
+
+PROJECT_ROOT = _project_root()
 PATH_VARIABLES = ("DNC_REGISTRY_PATH", "DNC_SOURCE_DIR", "ETL_BASELINES_PATH")
 # Dagster's CLI applies a .env in its working directory *over* the environment. The commands here have
 # already merged .env (exported variables win), so they start Dagster from a folder without one.
@@ -28,9 +36,9 @@ def load_env(root: Path = PROJECT_ROOT) -> Path:
     command (`etl-platform`'s group callback), and what it sets is what the Dagster instance (DAGSTER_HOME,
     DAGSTER_POSTGRES_URL in dagster.yaml) and the child `dagster` processes read."""
     env_file = root / ".env"
-    if not env_file.exists():
+    if not env_file.exists() and (root / ".env.example").exists():
         shutil.copyfile(root / ".env.example", env_file)
-    for key, value in dotenv_values(env_file).items():
+    for key, value in (dotenv_values(env_file) if env_file.exists() else {}).items():
         if value is not None and key not in os.environ:
             os.environ[key] = value
     for key in PATH_VARIABLES:

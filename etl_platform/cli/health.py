@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 import click
 
 from etl_platform.core.settings import Settings, VendorCallPolicy
+from etl_platform.core.stages import LEAD_CONTACTS, LITIGATOR_SCRUB
 
 UP, WARN, DOWN = "UP", "WARN", "DOWN"
 PROBE_TIMEOUT = 5.0
@@ -35,6 +36,8 @@ def _timed(name: str, fn: Callable[[], tuple[str, str]]) -> Probe:
     started = time.perf_counter()
     try:
         status, detail = fn()
+    except KeyError as exc:  # a variable the probe needs is missing from the environment
+        status, detail = DOWN, f"{exc.args[0]} is not set (see .env.example)"
     except Exception as exc:  # noqa: BLE001 - every failure becomes a DOWN line, never a crash
         status, detail = DOWN, f"{type(exc).__name__}: {_first_line(exc)}"
     return Probe(name, status, round(1000 * (time.perf_counter() - started), 1), detail)
@@ -65,7 +68,7 @@ def probe_instance(environ) -> tuple[str, str]:
 
     # PostgreSQL itself first, with the probe's timeout: dagster-postgres retries a refused connection with
     # back-off for ~20 s before it gives up, which is no answer for a health check.
-    url = environ.get("DAGSTER_POSTGRES_URL", "")
+    url = environ["DAGSTER_POSTGRES_URL"]  # dagster.yaml's storage; an empty one would reach libpq's default
     target = urlparse(url)
     try:
         psycopg2.connect(url, connect_timeout=int(PROBE_TIMEOUT)).close()
@@ -146,7 +149,7 @@ def probe_idicore(environ) -> tuple[str, str]:
         client_secret=environ["IDICORE_CLIENT_SECRET"],
         concurrency=1,
         rate_limit=settings.idicore_rate_limit,
-        policy=probe_policy(settings, "idicore"),
+        policy=probe_policy(settings, LEAD_CONTACTS.vendor),
     )
     try:
         client.login_only()
@@ -165,7 +168,7 @@ def probe_ccc(environ) -> tuple[str, str]:
         url=environ["CCC_LITIGATOR_URL"],
         login_id=environ["CCC_LOGIN_ID"],
         batch_size=1,
-        policy=probe_policy(Settings.from_env(environ), "ccc"),
+        policy=probe_policy(Settings.from_env(environ), LITIGATOR_SCRUB.vendor),
     )
     outcome = client.scrub([CCC_TEST_LITIGATOR])[CCC_TEST_LITIGATOR]
     if str(outcome.status) == "litigator":

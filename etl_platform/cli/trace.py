@@ -8,7 +8,16 @@ import sys
 import click
 
 from etl_platform.cli.observe import RunTrace, issues_of
-from etl_platform.core.stages import STAGES
+from etl_platform.core.stages import (
+    DNC_REGISTRY,
+    DNC_SCRUB,
+    LEAD_CONTACTS,
+    LEAD_RESULTS,
+    LITIGATOR_SCRUB,
+    NEW_LEADS,
+    RAW_LEADS,
+    STAGES,
+)
 
 RULE = "=" * 44
 
@@ -16,24 +25,24 @@ RULE = "=" * 44
 def _line(stage) -> str:
     m = stage.metadata
     texts = {
-        "raw_leads": lambda: f"Retrieved {m.get('rows_out', '?')} records",
-        "new_leads": lambda: f"Filtered to {m.get('rows_out', '?')} new records",
-        "lead_contacts": lambda: (
+        RAW_LEADS.asset: lambda: f"Retrieved {m.get('rows_out', '?')} records",
+        NEW_LEADS.asset: lambda: f"Filtered to {m.get('rows_out', '?')} new records",
+        LEAD_CONTACTS.asset: lambda: (
             f"Processed {m.get('leads_in', '?')} records ({m.get('searches', '?')} searches, "
             f"{m.get('cache_hits', 0)} cache hits, {m.get('dead_lettered', 0)} dead-lettered)"
         ),
-        "litigator_scrub": lambda: (
+        LITIGATOR_SCRUB.asset: lambda: (
             f"{m.get('phones', '?')} phones checked, {m.get('status_litigator', 0)} flagged"
             + (f", {m['status_unknown']} unknown" if m.get("status_unknown") else "")
         ),
-        "dnc_scrub": lambda: (
+        DNC_SCRUB.asset: lambda: (
             f"{m.get('phones', '?')} phones checked, {m.get('status_listed', 0)} in DNC"
             + (f", {m['status_unknown']} unknown" if m.get("status_unknown") else "")
         ),
-        "lead_results": lambda: (
+        LEAD_RESULTS.asset: lambda: (
             f"{m.get('leads', '?')} records saved ({m.get('rows_out', '?')} rows, {m.get('callable', '?')} callable)"
         ),
-        "dnc_registry": lambda: f"{m.get('numbers', '?')} numbers in {m.get('area_codes', '?')} area codes",
+        DNC_REGISTRY.asset: lambda: f"{m.get('numbers', '?')} numbers in {m.get('area_codes', '?')} area codes",
     }
     label = STAGES[stage.asset].label if stage.asset in STAGES else stage.name
     if stage.status == "OK":

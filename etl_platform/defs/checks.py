@@ -12,7 +12,7 @@ import dagster as dg
 from etl_platform.core.baselines import load_baselines
 from etl_platform.core.results import COMPLIANCE_CHECK, DATA_CHECKS
 from etl_platform.core.settings import Settings
-from etl_platform.core.stages import STAGES, stage
+from etl_platform.core.stages import LEAD_RESULTS, STAGES, stage
 from etl_platform.core.vendor_failures import failed_calls
 
 DURATION_CHECK = "stage_duration_vs_baseline"
@@ -135,6 +135,6 @@ def stage_checks(
 
 def results_check_specs() -> list[dg.AssetCheckSpec]:
     return [
-        dg.AssetCheckSpec(name, asset="lead_results", description=text, blocking=name == COMPLIANCE_CHECK)
+        dg.AssetCheckSpec(name, asset=LEAD_RESULTS.asset, description=text, blocking=name == COMPLIANCE_CHECK)
         for name, text in DATA_CHECKS.items()
     ]

@@ -19,6 +19,7 @@ from etl_platform.adapters.vendors.ccc import CccClient
 from etl_platform.adapters.vendors.idicore import IdiCoreClient
 from etl_platform.adapters.warehouse import connection_args_from_env
 from etl_platform.core.settings import Settings, VendorCallPolicy
+from etl_platform.core.stages import LEAD_CONTACTS, LITIGATOR_SCRUB
 
 
 class _VendorCallFields(dg.ConfigurableResource):
@@ -111,13 +112,13 @@ def build_resources(settings: Settings, environ: Mapping[str, str]) -> dict[str,
             client_secret=dg.EnvVar("IDICORE_CLIENT_SECRET"),
             concurrency=settings.idicore_concurrency,
             rate_limit=settings.idicore_rate_limit,
-            **_call_fields(settings, "idicore"),
+            **_call_fields(settings, LEAD_CONTACTS.vendor),
         ),
         "ccc": CccResource(
             url=dg.EnvVar("CCC_LITIGATOR_URL"),
             login_id=dg.EnvVar("CCC_LOGIN_ID"),
             batch_size=settings.ccc_batch_size,
-            **_call_fields(settings, "ccc"),
+            **_call_fields(settings, LITIGATOR_SCRUB.vendor),
         ),
         "dnc": DncRegistryResource(
             registry_path=dg.EnvVar("DNC_REGISTRY_PATH"),

@@ -75,3 +75,12 @@ def test_settings_shape_the_definitions(settings):
     node = built.resolve_asset_graph().get(dg.AssetKey("lead_contacts"))
     assert node.partitions_def.get_first_partition_key() == "2026-06-01"
     assert built.resolve_assets_def("lead_contacts").op.retry_policy.max_retries == 7
+
+
+def test_a_command_given_an_invalid_setting_says_so_in_one_line(monkeypatch):
+    from etl_platform_tests.helpers import cli_in_process
+
+    monkeypatch.setenv("VENDOR_MAX_ERROR_SHARE", "lots")
+    out = cli_in_process("analyze", "--last", "1")
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "invalid configuration" in out.stderr and "VENDOR_MAX_ERROR_SHARE" in out.stderr

@@ -8,6 +8,7 @@ import pytest
 
 from etl_platform.core.baselines import load_baselines
 from etl_platform.core.results import COMPLIANCE_CHECK, results_data_checks
+from etl_platform.core.vendor_failures import failed_calls, is_vendor_failure, kind_of, scrub_reason
 
 
 def test_baseline_scales_with_volume_and_grades():
@@ -52,3 +53,45 @@ def test_each_data_check_can_fail(results, failing):
     outcome = results_data_checks(results, contacts, _scrub("LITIGATOR", scrubbed), _scrub("DNC", scrubbed), set())
     assert outcome[failing][0] is False
     assert all(passed for name, (passed, _) in outcome.items() if name != failing)
+
+
+# --- what counts as a vendor failure (core/vendor_failures.py) --------------------------------------------
+@pytest.mark.parametrize(
+    ("kind", "vendor_failed"),
+    [
+        ("http_503", True),
+        ("timeout", True),
+        ("connection", True),
+        ("http_429", True),  # a 429 that outlived every retry left the item without an answer
+        ("bad_reply_html", True),
+        ("breaker_open", True),  # refused because the vendor is down: no answer for the item
+        ("invalid_number", False),
+        ("rejected_number", False),
+        ("http_400", False),
+        ("batch_split", False),
+        ("idicore_TooManyMatches", False),
+        (None, False),
+    ],
+)
+def test_one_definition_of_a_vendor_failure(kind, vendor_failed):
+    assert is_vendor_failure(kind) is vendor_failed
+
+
+def test_scrub_reasons_map_back_to_their_error_kinds():
+    assert kind_of(scrub_reason("ccc", "http_503"), "ccc") == "http_503"
+    assert is_vendor_failure(kind_of("ccc_breaker_open", "ccc"))
+    assert not is_vendor_failure(kind_of("ccc_rejected_number", "ccc"))
+    assert not is_vendor_failure(kind_of("invalid_number", "ccc"))
+
+
+def test_the_error_rate_counts_failed_calls_not_breaker_refusals_or_input_problems():
+    figures = {
+        "ccc_calls": 20,
+        "ccc_error_http_503": 3,
+        "ccc_error_timeout": 1,
+        "ccc_error_breaker_open": 7,
+        "ccc_error_http_400": 2,
+        "ccc_error_batch_split": 1,
+        "idicore_error_http_503": 50,  # another vendor's counters are not this one's
+    }
+    assert failed_calls(figures, "ccc") == 4

@@ -80,10 +80,12 @@ def as_vendor_error(exc: BaseException) -> VendorError:
 
 @dataclass(frozen=True)
 class RetrySettings:
-    max_attempts: int = 5
-    max_seconds: float = 60.0
-    backoff_initial: float = 0.5
-    backoff_max: float = 10.0
+    """Per-call retries (the values come from core.settings.Settings through VendorCallPolicy)."""
+
+    max_attempts: int
+    max_seconds: float
+    backoff_initial: float
+    backoff_max: float = 10.0  # cap of one back-off pause (a Retry-After may ask for up to 3x this)
 
 
 def wait_for(settings: RetrySettings) -> Callable[[RetryCallState], float]:
@@ -154,8 +156,8 @@ class VendorStats:
 
 @dataclass(frozen=True)
 class BreakerSettings:
-    fail_max: int = 10  # consecutive failed calls that open the breaker
-    reset_seconds: float = 30.0  # how long it stays open before letting one probe through
+    fail_max: int  # consecutive failed calls that open the breaker
+    reset_seconds: float  # how long it stays open before letting one probe through
 
 
 class _CountOpenings(pybreaker.CircuitBreakerListener):

@@ -24,6 +24,8 @@ from etl_platform.adapters.vendors.base import (
 )
 from etl_platform.core.phones import is_valid_nanp, mask
 from etl_platform.core.settings import CCC_MAX_BATCH, VendorCallPolicy
+from etl_platform.core.stages import LITIGATOR_SCRUB
+from etl_platform.core.vendor_failures import BATCH_SPLIT, INVALID_NUMBER, REJECTED_NUMBER, scrub_reason
 from etl_platform.core.verdict import Litigator, ScrubOutcome
 
 log = logging.getLogger(__name__)
@@ -58,7 +60,7 @@ def parse_litigator_reply(sent: Sequence[str], response: httpx.Response) -> dict
 
 
 class CccClient(VendorClient):
-    vendor = "ccc"
+    vendor = LITIGATOR_SCRUB.vendor
 
     def __init__(self, *, url: str, login_id: str, batch_size: int, policy: VendorCallPolicy):
         super().__init__(policy)
@@ -69,7 +71,7 @@ class CccClient(VendorClient):
     def scrub(self, phones: Sequence[str]) -> dict[str, ScrubOutcome]:
         """A verdict for every phone given: litigator, clear, or unknown with the reason."""
         unique = list(dict.fromkeys(phones))
-        outcomes = {p: ScrubOutcome(Litigator.UNKNOWN, "invalid_number") for p in unique if not is_valid_nanp(p)}
+        outcomes = {p: ScrubOutcome(Litigator.UNKNOWN, INVALID_NUMBER) for p in unique if not is_valid_nanp(p)}
         valid = [p for p in unique if p not in outcomes]
         with httpx.Client(timeout=self.timeout) as http:
             for start in range(0, len(valid), self.batch_size):
@@ -82,16 +84,16 @@ class CccClient(VendorClient):
         except PermanentError:
             if len(batch) == 1:
                 log.warning("CCC rejected the number %s; it stays unknown (blocked)", mask(batch[0]))
-                return {batch[0]: ScrubOutcome(Litigator.UNKNOWN, "ccc_rejected_number")}
+                return {batch[0]: ScrubOutcome(Litigator.UNKNOWN, scrub_reason(self.vendor, REJECTED_NUMBER))}
             # One bad number fails the whole batch: bisect to isolate it and scrub the rest.
-            self.stats.errors["batch_split"] = self.stats.errors.get("batch_split", 0) + 1
+            self.stats.errors[BATCH_SPLIT] = self.stats.errors.get(BATCH_SPLIT, 0) + 1
             middle = len(batch) // 2
             return self._scrub_batch(http, batch[:middle]) | self._scrub_batch(http, batch[middle:])
         except ConfigurationError:
             raise
         except VendorError as err:
             self.stats.failed_calls += 1
-            return {p: ScrubOutcome(Litigator.UNKNOWN, f"ccc_{err.kind}") for p in batch}
+            return {p: ScrubOutcome(Litigator.UNKNOWN, scrub_reason(self.vendor, err.kind)) for p in batch}
 
     def _post_with_retries(self, http: httpx.Client, batch: list[str]) -> dict[str, ScrubOutcome]:
         for attempt in self.attempts():

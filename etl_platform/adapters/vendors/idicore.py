@@ -26,6 +26,7 @@ from etl_platform.adapters.vendors.pacing import AdaptivePacer
 from etl_platform.core.contacts import MAX_EMAILS, MAX_PHONES, FoundPhone, PersonQuery, SearchResult
 from etl_platform.core.phones import normalise
 from etl_platform.core.settings import VendorCallPolicy
+from etl_platform.core.stages import LEAD_CONTACTS
 
 TOKEN_REFRESH_SECONDS = 12 * 60
 MAX_TOKEN_TRIES = 3  # a search sent with at most this many tokens before its attempt fails
@@ -109,7 +110,7 @@ def _rank(entry: dict) -> float:
 
 
 class IdiCoreClient(VendorClient):
-    vendor = "idicore"
+    vendor = LEAD_CONTACTS.vendor
 
     def __init__(
         self,

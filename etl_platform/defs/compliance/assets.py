@@ -14,7 +14,7 @@ import pandas as pd
 from etl_platform.adapters.vendors.base import ConfigurationError
 from etl_platform.core.settings import Settings
 from etl_platform.core.stages import DNC_REGISTRY, DNC_SCRUB, LITIGATOR_SCRUB, StageRecord, error_share_exceeded
-from etl_platform.core.vendor_failures import is_vendor_failure
+from etl_platform.core.vendor_failures import is_vendor_failure, kind_of
 from etl_platform.core.verdict import ScrubOutcome
 from etl_platform.defs.checks import stage_check_specs, stage_checks
 from etl_platform.defs.execution import vendor_step_retry_policy
@@ -37,10 +37,10 @@ def status_counts(frame: pd.DataFrame, column: str) -> dict[str, int]:
     return {f"status_{k}": int(v) for k, v in frame[column].value_counts().items()}
 
 
-def vendor_unknown(frame: pd.DataFrame, prefix: str) -> int:
+def vendor_unknown(frame: pd.DataFrame, prefix: str, vendor: str) -> int:
     """Phones left unknown because the vendor failed (not because the number itself was bad)."""
     unknown = frame[frame[f"{prefix}_STATUS"].eq("unknown")]
-    return sum(1 for reason in unknown[f"{prefix}_REASON"].tolist() if is_vendor_failure(reason))
+    return sum(1 for reason in unknown[f"{prefix}_REASON"].tolist() if is_vendor_failure(kind_of(reason, vendor)))
 
 
 def registry_coverage_table(report) -> dg.MetadataValue:
@@ -101,7 +101,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             raise dg.Failure(f"CCC configuration error: {err}", allow_retries=False) from None
         vendor_seconds = time.perf_counter() - vendor_started
         frame = outcome_frame(outcomes, "LITIGATOR")
-        failed = vendor_unknown(frame, "LITIGATOR")
+        failed = vendor_unknown(frame, "LITIGATOR", LITIGATOR_SCRUB.vendor)
         if error_share_exceeded(failed, len(frame), settings.vendor_max_error_share):
             raise dg.Failure(
                 f"CCC gave no verdict for {failed} of {len(frame)} phones; failing rather than "
