@@ -13,7 +13,6 @@ from dotenv import dotenv_values
 from etl_platform.core.stages import DNC_REGISTRY, VENDOR_POOLS
 
 
-
 def _project_root() -> Path:
     """Where .env, .sandbox/ and logs/ live: the checkout this package is in (a source or editable
     install), else (an installed wheel) the folder the command is started from."""
