@@ -21,8 +21,10 @@ import pytest
 TIERS = ("unit", "integration", "e2e")
 
 # Fast failure handling for tests: whole-step retries once after 0.2 s, short client backoff, and a 1 s
-# client timeout so the sandbox's "slow" fault (3 s) times out.
+# client timeout so the sandbox's "slow" fault (3 s) times out. The sandbox vendors have no rate limit in
+# tests, so the client's pace is raised too (tests of pacing set both, e2e/test_rate_limits.py).
 TEST_KNOBS = {
+    "IDICORE_RATE_LIMIT": "1000",
     "STEP_RETRY_MAX": "1",
     "STEP_RETRY_DELAY_SECONDS": "0.2",
     "VENDOR_BACKOFF_INITIAL_SECONDS": "0.05",

@@ -34,10 +34,11 @@ def defs_with_baselines(tmp_path, settings, monkeypatch):
     """Write a baselines file with some stages' limits changed; point ETL_BASELINES_PATH at it (for trace and
     analyze) and return definitions built with it (for the checks inside the run)."""
 
-    def write(**overrides):
+    def write(learned: dict | None = None, **overrides):
         raw = yaml.safe_load((PROJECT_ROOT / "etl_platform" / "baselines.yaml").read_text())
         for asset, spec in overrides.items():
             raw["stages"][asset].update(spec)
+        raw["learned"].update(learned or {})
         path = tmp_path / "baselines.yaml"
         path.write_text(yaml.safe_dump(raw))
         monkeypatch.setenv("ETL_BASELINES_PATH", str(path))
@@ -98,7 +99,8 @@ def test_slow_stage_warns_and_is_named_the_bottleneck(obs_day, defs, instance, s
     for _ in range(3):  # history for the learned baseline: fast idiCORE steps
         clear_cache(sandbox)
         assert run_partition(defs, instance, obs_day, steps=["lead_contacts"]).success
-    slow_defs = defs_with_baselines(lead_contacts={"typical": [0, 0.5], "concern": 100})
+    # the learned baseline over exactly those three (other tests' idiCORE steps are older)
+    slow_defs = defs_with_baselines(lead_contacts={"typical": [0, 0.5], "concern": 100}, learned={"partitions": 3})
     clear_cache(sandbox)
     sandbox.idicore.update(latency_ms=400)
     result = run_partition(slow_defs, instance, obs_day)

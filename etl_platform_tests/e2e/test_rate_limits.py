@@ -5,15 +5,20 @@ breaker never opens (a 429 asks us to slow down; it is not an outage)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 
+from etl_platform.core.settings import Settings
+from etl_platform.definitions import build_definitions
 from etl_platform_tests.helpers import run_partition, stage_meta
 
 RATE_DAY = dt.date(2026, 4, 6)
 
 
 def test_a_200_lead_day_at_the_vendors_limit_completes_without_opening_the_breaker(
-    sandbox, defs, settings, instance, registry_loaded
+    sandbox, settings, instance, registry_loaded
 ):
+    settings = settings.model_copy(update={"idicore_rate_limit": Settings().idicore_rate_limit})  # the default
+    defs = build_definitions(settings, dict(os.environ))
     sandbox.seed_leads([RATE_DAY], per_day=200)
     with sandbox.connect() as conn:
         conn.cursor().execute("DROP TABLE IF EXISTS ENRICHMENT_CACHE")  # every person searched
