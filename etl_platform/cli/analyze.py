@@ -92,7 +92,7 @@ def configuration(settings: Settings) -> dict[str, object]:
     """The effective settings a run would use now (environment, defaults applied)."""
     return {
         "executor": "in_process (see definitions.py)",
-        "pre_filtering": "already-delivered check in the warehouse (sql/delivered_leads.sql); dedupe and "
+        "pre_filtering": "returning-lead check in the warehouse (sql/earlier_leads.sql); dedupe and "
         "validation in process",
         "idicore_concurrency": settings.idicore_concurrency,
         "idicore_rate_limit_per_second": settings.idicore_rate_limit,

@@ -141,7 +141,7 @@ class Prefiltered:
 
     leads: pd.DataFrame  # deduplicated; REJECT_REASON (None = valid) and PERSON_KEY added
     rows_in: int
-    already_delivered: int
+    returning_leads: int  # seen on an earlier day: that day delivers them
     duplicates: int  # identical re-sends of a row, dropped (counted only)
 
     @property
@@ -152,7 +152,7 @@ class Prefiltered:
         rejected = self.rejected
         return {
             "rows_in": self.rows_in,
-            "already_delivered": self.already_delivered,
+            "returning_leads": self.returning_leads,
             "duplicates": self.duplicates,
             "dead_lettered": int(rejected.sum()),
             "rows_out": int((~rejected).sum()),
@@ -160,16 +160,17 @@ class Prefiltered:
         }
 
 
-def prefilter(raw_leads: pd.DataFrame, delivered: set[str]) -> Prefiltered:
-    """Drop leads an earlier partition delivered; keep each LEAD_ID's first arrival; mark invalid rows with
-    their reason (they stay in the frame: lead_results dead-letters them with the results).
+def prefilter(raw_leads: pd.DataFrame, earlier: set[str]) -> Prefiltered:
+    """Drop returning leads (`earlier`: LEAD_IDs that appear on an earlier day, which they belong to); keep
+    each LEAD_ID's first arrival; mark invalid rows with their reason (they stay in the frame:
+    lead_results dead-letters them with the results).
 
     The stated rule for one LEAD_ID on several rows of the day: the earliest CREATED_AT wins (then the
     order in LEADS). A later row with the same content is a re-send: dropped and counted as a duplicate. A
     later row with other content is a different lead under a reused id: it stays, rejected as
     `conflicting_duplicate_lead_id`, so it is dead-lettered rather than lost."""
-    leads = raw_leads[~raw_leads["LEAD_ID"].isin(delivered)]
-    already_delivered = len(raw_leads) - len(leads)
+    leads = raw_leads[~raw_leads["LEAD_ID"].isin(earlier)]
+    returning = len(raw_leads) - len(leads)
     leads = leads.sort_values(["CREATED_AT", "LEAD_ID"], kind="stable", na_position="last")
     has_id = leads["LEAD_ID"].notna()
     later = leads["LEAD_ID"].duplicated(keep="first") & has_id
@@ -183,4 +184,4 @@ def prefilter(raw_leads: pd.DataFrame, delivered: set[str]) -> Prefiltered:
     conflicting = (later & ~resent)[~resent]
     kept["REJECT_REASON"] = reasons.mask(conflicting.to_numpy(), "conflicting_duplicate_lead_id")
     kept["PERSON_KEY"] = person_key(kept)
-    return Prefiltered(kept.reset_index(drop=True), len(raw_leads), already_delivered, int(resent.sum()))
+    return Prefiltered(kept.reset_index(drop=True), len(raw_leads), returning, int(resent.sum()))

@@ -67,6 +67,9 @@ class Settings(BaseModel):
     snowflake_batch_rows: int = Field(5_000, alias="SNOWFLAKE_BATCH_ROWS", ge=1)
     enrichment_cache_ttl_days: float = Field(30.0, alias="ENRICHMENT_CACHE_TTL_DAYS", ge=0)
     dnc_batch_size: int = Field(1_000_000, alias="DNC_BATCH_SIZE", ge=1)
+    # A lead belongs to the earliest day it appears on in LEADS, looking back this many days: one seen again
+    # later is a returning lead (skipped, counted); one seen again after the window is a new lead again.
+    lead_lookback_days: int = Field(90, alias="LEAD_LOOKBACK_DAYS", ge=1)
     # --- partitions, schedule, alerts ------------------------------------------------------------------
     partitions_start: dt.date = Field(dt.date(2026, 1, 1), alias="ETL_PARTITIONS_START")
     schedule_time: str = Field("06:00", alias="ETL_SCHEDULE_TIME", description="HH:MM")

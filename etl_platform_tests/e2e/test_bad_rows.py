@@ -85,7 +85,7 @@ def test_two_rows_with_one_lead_id_keep_the_first_and_dead_letter_the_other(bad_
     meta = stage_meta(result, "new_leads")
     letters = {r["LEAD_ID"] for r in dead_letters_for(warehouse, BAD_DAY)}
     assert "BAD-SAME" not in letters and meta["duplicates"] >= 1, "an identical re-send is counted, not a letter"
-    assert meta["already_delivered"] + meta["duplicates"] + meta["dead_lettered"] + meta["rows_out"] == meta["rows_in"]
+    assert meta["returning_leads"] + meta["duplicates"] + meta["dead_lettered"] + meta["rows_out"] == meta["rows_in"]
 
 
 @pytest.mark.parametrize(

@@ -117,7 +117,7 @@ def test_every_lead_in_is_accounted_for_out(day1_run, warehouse, sandbox):
     figures = {k: v.value for k, v in meta.items() if hasattr(v, "value")}
     assert figures["rows_in"] == len(raw) >= LEADS_PER_DAY
     assert (
-        figures["already_delivered"] + figures["duplicates"] + figures["dead_lettered"] + figures["rows_out"]
+        figures["returning_leads"] + figures["duplicates"] + figures["dead_lettered"] + figures["rows_out"]
         == figures["rows_in"]
     )
 
@@ -168,7 +168,7 @@ def test_second_day_does_not_enrich_leads_delivered_on_day_one(day1_run, defs, i
     day2_results = {r["LEAD_ID"] for r in results_for(warehouse, DAY2)}
     assert not day2_results & resent
     meta = result.asset_materializations_for_node("new_leads")[0].metadata
-    assert meta["already_delivered"].value == len(resent)
+    assert meta["returning_leads"].value == len(resent)
 
 
 def test_stage_metadata_is_numeric_and_named(day1_run):

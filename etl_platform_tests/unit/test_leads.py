@@ -20,10 +20,10 @@ def row(lead_id, minutes=0, **fields) -> dict:
     return base | fields
 
 
-def run(rows, delivered=()) -> pd.DataFrame:
-    result = prefilter(pd.DataFrame(rows, columns=LEAD_COLUMNS), set(delivered))
+def run(rows, earlier=()) -> pd.DataFrame:
+    result = prefilter(pd.DataFrame(rows, columns=LEAD_COLUMNS), set(earlier))
     figures = result.figures()
-    parts = figures["already_delivered"] + figures["duplicates"] + figures["dead_lettered"] + figures["rows_out"]
+    parts = figures["returning_leads"] + figures["duplicates"] + figures["dead_lettered"] + figures["rows_out"]
     assert parts == figures["rows_in"] == len(rows), figures
     return result.leads
 
@@ -70,6 +70,6 @@ def test_accents_and_apostrophes_are_fine():
     assert reason is None
 
 
-def test_already_delivered_leads_are_dropped_and_counted():
-    leads = run([row("L1"), row("L2")], delivered={"L1"})
+def test_returning_leads_are_dropped_and_counted():
+    leads = run([row("L1"), row("L2")], earlier={"L1"})
     assert list(leads["LEAD_ID"]) == ["L2"]

@@ -1,5 +1,7 @@
 """raw_leads (Snowflake Query) and new_leads (Pre-filtering). The rules are in `core/leads.py`."""
 
+import datetime as dt
+
 import dagster as dg
 import pandas as pd
 from dagster_snowflake import SnowflakeResource
@@ -71,21 +73,24 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         partitions_def=partitions,
         group_name=NEW_LEADS.group,
         kinds={"snowflake", "pandas"},
-        description="Leads not delivered by an earlier partition, deduplicated and validated; an invalid lead "
-        "keeps its REJECT_REASON and is dead-lettered with the partition's results.",
+        description="The day's new leads: not seen on an earlier day within LEAD_LOOKBACK_DAYS (a lead belongs to "
+        "the earliest day it appears on), deduplicated and validated; an invalid lead keeps its REJECT_REASON "
+        "and is dead-lettered with the partition's results.",
     )
     def new_leads(context: dg.AssetExecutionContext, raw_leads: pd.DataFrame, snowflake: SnowflakeResource):
         record = StageRecord(NEW_LEADS.asset)
         day = day_of(context)
         with Warehouse(snowflake, settings.snowflake_batch_rows).session() as session:
             session.ensure_tables(context.run_id)
-            delivered = {row[0] for row in session.rows("delivered_leads", [*day_bounds(day), day])}
-        result = prefilter(raw_leads, delivered)
+            start, end = day_bounds(day)
+            window = start - dt.timedelta(days=settings.lead_lookback_days)
+            earlier = {row[0] for row in session.rows("earlier_leads", [start, end, window, start])}
+        result = prefilter(raw_leads, earlier)
         figures = result.figures()
         record.add(**figures)
         context.log.info(
-            "pre-filter: %d in, %d already delivered, %d duplicates, %d to dead-letter, %d new",
-            *(figures[k] for k in ("rows_in", "already_delivered", "duplicates", "dead_lettered", "rows_out")),
+            "pre-filter: %d in, %d returning (seen on an earlier day), %d duplicates, %d to dead-letter, %d new",
+            *(figures[k] for k in ("rows_in", "returning_leads", "duplicates", "dead_lettered", "rows_out")),
         )
         metadata = record.metadata()
         yield dg.Output(result.leads, metadata=metadata)
