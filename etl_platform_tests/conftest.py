@@ -1,6 +1,6 @@
 """The test pyramid, by folder: `unit/` (no servers: the whole tier in seconds), `integration/` (the real
 sandbox servers and PostgreSQL, shared by the session), `e2e/` (Dagster runs end to end). Each test gets its
-tier's marker from its folder, so `pytest -m unit` (make test-unit) runs the first tier alone.
+tier's marker from its folder: `pytest -m unit` selects the first tier; `make test-unit` runs its folder alone.
 
 The sandbox starts once per session, and only when a test asks for it (or for a fixture built on it):
 fakesnow and the vendor stand-ins on loopback threads of this process, on free ports, zero latency and no

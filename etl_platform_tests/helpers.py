@@ -38,6 +38,20 @@ def fetch(cur, query: str, params: list | None = None) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
+def leads_of_day(cur, day: dt.date) -> set[str]:
+    """The LEAD_IDs the day must account for: its rows in LEADS, less the returning leads (those that appear
+    on an earlier day within the look-back window belong to that day). An independent oracle: plain SQL on
+    LEADS, not the pipeline's query."""
+    start = dt.datetime.combine(day, dt.time())
+    rows = fetch(
+        cur,
+        "SELECT LEAD_ID, CREATED_AT FROM LEADS WHERE CREATED_AT >= ? AND CREATED_AT < ?",
+        [start - dt.timedelta(days=90), start + dt.timedelta(days=1)],
+    )
+    earlier = {r["LEAD_ID"] for r in rows if r["CREATED_AT"] < start}
+    return {r["LEAD_ID"] for r in rows if r["CREATED_AT"] >= start and r["LEAD_ID"] is not None} - earlier
+
+
 def results_for(cur, day: dt.date) -> list[dict]:
     return fetch(
         cur,

@@ -16,10 +16,9 @@ import shutil
 import dagster as dg
 import pytest
 
-from etl_platform.core.leads import day_bounds
 from etl_platform.sandbox.world import COVERED_AREA_CODES
 from etl_platform_tests.conftest import load_registry
-from etl_platform_tests.helpers import dead_letters_for, fetch, results_for, run_partition, stage_meta
+from etl_platform_tests.helpers import dead_letters_for, leads_of_day, results_for, run_partition, stage_meta
 
 FAULT_DAY = dt.date(2026, 3, 9)
 INJECTED = 2  # faults per matrix case: below every retry budget (attempts 5), above zero
@@ -45,12 +44,7 @@ def snapshot(cur, day):
 
 
 def expected_lead_ids(cur, day) -> set[str]:
-    leads = {
-        r["LEAD_ID"]
-        for r in fetch(cur, "SELECT LEAD_ID FROM LEADS WHERE CREATED_AT >= ? AND CREATED_AT < ?", day_bounds(day))
-    }
-    earlier = {r["LEAD_ID"] for r in fetch(cur, "SELECT LEAD_ID FROM LEAD_RESULTS WHERE PARTITION_DATE < ?", [day])}
-    return leads - earlier
+    return leads_of_day(cur, day)
 
 
 def assert_fail_closed(cur, world, day):

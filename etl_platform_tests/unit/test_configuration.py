@@ -9,7 +9,6 @@ from etl_platform_tests.conftest import PROJECT_ROOT
 
 PATTERNS = [
     r'EnvVar\("([A-Z0-9_]+)"\)',
-    r'env_number\(\s*"([A-Z0-9_]+)"',
     r'environ(?:\.get)?\(\s*"([A-Z0-9_]+)"',
     r'environ\["([A-Z0-9_]+)"\]',
     r'getenv\("([A-Z0-9_]+)"',
