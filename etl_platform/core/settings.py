@@ -67,6 +67,10 @@ class Settings(BaseModel):
     snowflake_batch_rows: int = Field(5_000, alias="SNOWFLAKE_BATCH_ROWS", ge=1)
     enrichment_cache_ttl_days: float = Field(30.0, alias="ENRICHMENT_CACHE_TTL_DAYS", ge=0)
     dnc_batch_size: int = Field(1_000_000, alias="DNC_BATCH_SIZE", ge=1)
+    # The DNC scrub fails (nothing written, the previous partition kept) when the registry cannot vouch for
+    # more than this share of the day's phones: missing, stale or future-dated copies. Uncovered area codes
+    # stay per-phone unknowns.
+    dnc_max_unvouched_share: float = Field(0.5, alias="DNC_MAX_UNVOUCHED_SHARE", ge=0, le=1)
     # A lead belongs to the earliest day it appears on in LEADS, looking back this many days: one seen again
     # later is a returning lead (skipped, counted); one seen again after the window is a new lead again.
     lead_lookback_days: int = Field(90, alias="LEAD_LOOKBACK_DAYS", ge=1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -160,20 +161,41 @@ def test_vendor_down_fails_the_run_and_keeps_the_previous_partition(vendor, faul
         assert meta["idicore_calls"] < 60 * 5, "without the breaker every search would have made every attempt"
 
 
-def test_stale_dnc_registry_blocks_every_phone(fault_day, sandbox, defs, instance, cur, tmp_path):
-    source = sandbox.env["DNC_SOURCE_DIR"]
+@pytest.mark.parametrize(
+    ("registry", "cause"),
+    [
+        ("stale", "days old"),
+        ("future", "dated in the future (2099-01-01)"),
+        ("missing", "does not exist"),
+    ],
+)
+def test_a_registry_that_cannot_vouch_for_the_day_fails_it_and_keeps_the_previous_partition(
+    registry, cause, fault_day, sandbox, defs, instance, cur, tmp_path
+):
+    """The old behaviour: the run succeeded with 0 callable phones and replaced a good partition; a copy dated
+    2099 was taken as fresh. Now dnc_scrub fails, naming the cause, and nothing is written."""
+    source, store = Path(sandbox.env["DNC_SOURCE_DIR"]), Path(sandbox.env["DNC_REGISTRY_PATH"])
+    before = snapshot(cur, FAULT_DAY)
     backup = tmp_path / "registry-backup"
     shutil.copytree(source, backup)
     try:
-        stale = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=40)
-        sandbox.write_registry(copy_date=stale)
-        load_registry(defs, instance)
-        result = run_partition(defs, instance, FAULT_DAY, steps=["dnc_scrub", "lead_results"])
-        assert result.success
-        rows = [r for r in results_for(cur, FAULT_DAY) if r["PHONE"]]
-        assert rows and not any(r["CALLABLE"] for r in rows)
-        assert all("DNC_UNKNOWN:" in r["BLOCK_REASON"] for r in rows)
+        if registry == "missing":
+            store.rename(tmp_path / "registry.duckdb")
+        else:
+            day = dt.date(2099, 1, 1) if registry == "future" else dt.date.today() - dt.timedelta(days=40)
+            sandbox.write_registry(copy_date=day)
+            load_registry(defs, instance)
+        result = run_partition(defs, instance, FAULT_DAY, steps=["dnc_scrub", "lead_results"], raise_on_error=False)
+        assert not result.success
+        failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+        assert failure.step_key == "dnc_scrub"
+        text = failure.step_failure_data.user_failure_data.description
+        assert "cannot vouch" in text and cause in text, text
+        assert not step_retries(result), "a retry cannot freshen the files"
+        assert snapshot(cur, FAULT_DAY) == before, "the previous partition stays"
     finally:
+        if registry == "missing":
+            (tmp_path / "registry.duckdb").rename(store)
         shutil.rmtree(source)
         shutil.copytree(backup, source)
         load_registry(defs, instance)

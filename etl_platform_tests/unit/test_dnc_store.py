@@ -115,3 +115,16 @@ def test_dnc_lookup_validates_exactly_like_the_nanp_rule(tmp_path, phones):
             assert status == "unknown"
         elif phone == "2022345678":
             assert status == "listed"
+
+
+def test_dnc_copy_dated_in_the_future_is_not_trusted(tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "dnc_201_2099-01-01.txt").write_text("201,2345678\n")
+    store = DncStore(tmp_path / "r.duckdb")
+    store.load(source)
+    got = store.lookup(["2012345678", "2019999999"], dt.date(2026, 11, 21))
+    assert {p: (str(o.status), o.reason) for p, o in got.items()} == {
+        "2012345678": ("unknown", "registry_future_dated"),
+        "2019999999": ("unknown", "registry_future_dated"),
+    }

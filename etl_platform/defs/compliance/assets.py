@@ -11,6 +11,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from etl_platform.adapters.dnc_store import REGISTRY_VALID_DAYS, DncStore
 from etl_platform.adapters.vendors.base import ConfigurationError
 from etl_platform.core.settings import Settings
 from etl_platform.core.stages import DNC_REGISTRY, DNC_SCRUB, LITIGATOR_SCRUB, StageRecord, error_share_exceeded
@@ -41,6 +42,39 @@ def vendor_unknown(frame: pd.DataFrame, prefix: str, vendor: str) -> int:
     """Phones left unknown because the vendor failed (not because the number itself was bad)."""
     unknown = frame[frame[f"{prefix}_STATUS"].eq("unknown")]
     return sum(1 for reason in unknown[f"{prefix}_REASON"].tolist() if is_vendor_failure(kind_of(reason, vendor)))
+
+
+# DNC reasons that say the registry copy cannot vouch for a phone (unlike an uncovered area code, which is a
+# gap in the subscription, per phone).
+UNVOUCHED = ("registry_missing", "registry_stale", "registry_future_dated")
+
+
+def unvouched_cause(store: DncStore, today: dt.date) -> str:
+    """What is wrong with the registry, in words an operator can act on (which file, how old)."""
+    if not store.path.exists():
+        return f"the DNC store {store.path} does not exist (materialize dnc_registry from DNC_SOURCE_DIR)"
+    oldest_fresh = today - dt.timedelta(days=REGISTRY_VALID_DAYS)
+    problems = []
+    for copy in store.coverage():
+        age = (today - copy.copy_date).days
+        if copy.copy_date < oldest_fresh:
+            problems.append(f"{copy.area_code} from {copy.source_file} dated {copy.copy_date} ({age} days old)")
+        elif copy.copy_date > today:
+            problems.append(f"{copy.area_code} from {copy.source_file} dated in the future ({copy.copy_date})")
+    limit = f"copies older than {REGISTRY_VALID_DAYS} days or dated after today are not trusted"
+    return f"{limit}: " + "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
+
+
+def fail_if_registry_cannot_vouch(frame: pd.DataFrame, store: DncStore, today: dt.date, settings: Settings) -> None:
+    unvouched = int(frame["DNC_REASON"].isin(UNVOUCHED).sum())
+    if error_share_exceeded(unvouched, len(frame), settings.dnc_max_unvouched_share):
+        raise dg.Failure(
+            f"the DNC registry cannot vouch for {unvouched} of {len(frame)} phones (limit "
+            f"{settings.dnc_max_unvouched_share:.0%}): {unvouched_cause(store, today)}; nothing written, the "
+            "partition's previous LEAD_RESULTS stay",
+            allow_retries=False,  # the files will not freshen themselves: a retry would change nothing
+            metadata={"phones": len(frame), "unvouched": unvouched},
+        )
 
 
 def registry_coverage_table(report) -> dg.MetadataValue:
@@ -145,6 +179,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             if batches
             else pd.DataFrame(columns=["PHONE", "STATUS", "REASON"], dtype=object)
         ).rename(columns={"STATUS": "DNC_STATUS", "REASON": "DNC_REASON"})
+        fail_if_registry_cannot_vouch(frame, store, scrub_day, settings)
         reasons = frame["DNC_REASON"].dropna().value_counts()
         record.add(
             phones=len(frame),

@@ -1,5 +1,6 @@
 -- DNC look-up of a batch of phones (DuckDB, the local registry store). `wanted(PHONE)` is the batch as
--- given; ? ? = the oldest copy date that is still valid (31 days). Validity is phones.nanp_structure_error
+-- given; parameters: the oldest copy date that is still valid (31 days), today (a copy dated later is not
+-- trusted: a clock or file-naming error), the oldest valid date again, today again. Validity is phones.nanp_structure_error
 -- in SQL: 10 digits, area code and exchange not starting with 0/1, no N11 area code, not 555-0100..0199.
 WITH distinct_phones AS (
     SELECT DISTINCT PHONE FROM wanted
@@ -18,7 +19,7 @@ parsed AS (
 SELECT
     p.PHONE,
     CASE
-        WHEN p.number IS NULL OR c.copy_date IS NULL OR c.copy_date < ? THEN 'unknown'
+        WHEN p.number IS NULL OR c.copy_date IS NULL OR c.copy_date < ? OR c.copy_date > ? THEN 'unknown'
         WHEN n.phone IS NOT NULL THEN 'listed'
         ELSE 'clear'
     END AS STATUS,
@@ -26,6 +27,7 @@ SELECT
         WHEN p.number IS NULL THEN 'invalid_number'
         WHEN c.copy_date IS NULL THEN 'area_code_not_covered'
         WHEN c.copy_date < ? THEN 'registry_stale'
+        WHEN c.copy_date > ? THEN 'registry_future_dated'
     END AS REASON
 FROM parsed p
 LEFT JOIN coverage c ON c.area_code = CAST(p.number // 10000000 AS VARCHAR)
