@@ -14,6 +14,20 @@ from etl_platform.cli.environment import load_env
 from etl_platform.core.settings import SettingsError
 
 
+def dependency_error(err: BaseException) -> str | None:
+    """One line for an error that comes from outside the code (a server down, a path not writable), or None
+    for anything else (a bug keeps its traceback)."""
+    module = type(err).__module__
+    first = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
+    if module.startswith(("sqlalchemy", "psycopg2")) or "postgres" in first.lower():
+        return f"the Dagster instance's PostgreSQL (DAGSTER_POSTGRES_URL) is not reachable: {first}"
+    if module.startswith("snowflake"):
+        return f"Snowflake is not reachable or refused the request (SNOWFLAKE_* variables): {first}"
+    if isinstance(err, OSError):
+        return f"{first}"
+    return None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """etl_platform: daily loan leads -> idiCORE -> CCC + DNC scrubs -> LEAD_RESULTS."""
@@ -30,6 +44,12 @@ def _with_environment(command: click.Command) -> click.Command:
             return callback(*args, **kwargs)
         except SettingsError as err:  # one line naming the variables, not a traceback
             raise click.ClickException(str(err)) from None
+        except click.ClickException:
+            raise
+        except Exception as err:  # a dependency down or unusable: say which, in one line
+            if (message := dependency_error(err)) is None:
+                raise
+            raise click.ClickException(message) from None
 
     command.callback = run
     return command

@@ -321,14 +321,16 @@ def plot(analysis: Analysis, path: Path) -> Path:
 @click.command("analyze")
 @click.option("--run", "run_id", help="a run id or unique prefix")
 @click.option("--partition", help="the latest run of this partition (YYYY-MM-DD)")
-@click.option("--last", type=int, help="the latest run of each of the last N partitions")
+@click.option("--last", type=click.IntRange(min=1), help="the latest run of each of the last N partitions")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 @click.option("--plot", "plot_path", metavar="PNG", type=click.Path(path_type=Path), help="also draw a PNG")
 def command(run_id: str | None, partition: str | None, last: int | None, as_json: bool, plot_path: Path | None):
     """Stage breakdown vs baselines, the bottleneck, recommendations."""
     if sum(x is not None for x in (run_id, partition, last)) > 1:
         raise click.UsageError("give at most one of --run, --partition, --last")
-    with dg.DagsterInstance.get() as instance:
+    from etl_platform.cli.environment import open_instance
+
+    with open_instance() as instance:
         try:
             result, _ = analyze(instance, run_id, partition, last)
         except LookupError as err:

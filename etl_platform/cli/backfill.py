@@ -78,10 +78,22 @@ def run_synchronously(start: dt.date, end: dt.date) -> int:
 @click.command("backfill")
 @click.option("--start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="first partition, YYYY-MM-DD")
 @click.option("--end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="last partition (inclusive)")
-@click.option("--parallel", type=int, default=2, show_default=True, help=f"partitions at once (1-{MAX_PARALLEL})")
+@click.option(
+    "--parallel",
+    type=click.IntRange(1, MAX_PARALLEL),
+    default=2,
+    show_default=True,
+    help="partitions at once (the etl/parallel limits in dagster.yaml)",
+)
 @click.option("--sync", is_flag=True, help="run the days one after another in this process")
 def command(start: dt.datetime, end: dt.datetime, parallel: int, sync: bool) -> None:
     """A range of partitions: a daemon-run Dagster backfill, or --sync in this process."""
+    from etl_platform.cli.run import check_partition
+
+    if end < start:
+        raise click.BadParameter(f"{end.date()} is before --start {start.date()}", param_hint="--end")
+    check_partition(start.date())
+    check_partition(end.date())
     ensure_postgres_database(os.environ["DAGSTER_POSTGRES_URL"])
     if sync:
         sys.exit(run_synchronously(start.date(), end.date()))

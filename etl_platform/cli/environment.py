@@ -48,6 +48,33 @@ def load_env(root: Path = PROJECT_ROOT) -> Path:
     return env_file
 
 
+def instance_db_problem(url: str | None, timeout: int = 5) -> str | None:
+    """Why the instance's PostgreSQL cannot be used now, in one line, or None. Checked before opening the
+    Dagster instance: dagster-postgres retries a refused connection with back-off for ~20 s."""
+    import psycopg2
+
+    if not url:
+        return "DAGSTER_POSTGRES_URL is not set (see .env.example)"
+    target = urlparse(url)
+    try:
+        psycopg2.connect(url, connect_timeout=timeout).close()
+    except psycopg2.Error as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        where = f"{target.hostname}:{target.port or 5432}/{target.path.lstrip('/')}"
+        return f"PostgreSQL at {where} (DAGSTER_POSTGRES_URL) is not reachable: {first}"
+    return None
+
+
+def open_instance():
+    """The Dagster instance for a command, or one clear error when its database is down."""
+    import click
+    import dagster as dg
+
+    if problem := instance_db_problem(os.environ.get("DAGSTER_POSTGRES_URL")):
+        raise click.ClickException(problem)
+    return dg.DagsterInstance.get()
+
+
 def ensure_postgres_database(url: str) -> None:
     """Create the instance database named in DAGSTER_POSTGRES_URL if it does not exist yet."""
     import psycopg2

@@ -64,17 +64,13 @@ def probe_policy(settings: Settings, vendor: str) -> VendorCallPolicy:
 
 def probe_instance(environ) -> tuple[str, str]:
     import dagster as dg
-    import psycopg2
 
-    # PostgreSQL itself first, with the probe's timeout: dagster-postgres retries a refused connection with
-    # back-off for ~20 s before it gives up, which is no answer for a health check.
-    url = environ["DAGSTER_POSTGRES_URL"]  # dagster.yaml's storage; an empty one would reach libpq's default
-    target = urlparse(url)
-    try:
-        psycopg2.connect(url, connect_timeout=int(PROBE_TIMEOUT)).close()
-    except psycopg2.Error as exc:
-        where = f"{target.hostname}:{target.port or 5432}/{target.path.lstrip('/')}"
-        return DOWN, f"PostgreSQL at {where} (DAGSTER_POSTGRES_URL) is not reachable: {_first_line(exc)}"
+    from etl_platform.cli.environment import instance_db_problem
+
+    # PostgreSQL itself first, with the probe's timeout (dagster-postgres would retry for ~20 s);
+    # dagster.yaml's storage needs the URL: an empty one would reach libpq's defaults.
+    if problem := instance_db_problem(environ["DAGSTER_POSTGRES_URL"], timeout=int(PROBE_TIMEOUT)):
+        return DOWN, problem
     with dg.DagsterInstance.get() as instance:
         instance.get_run_records(limit=1)
         behind = []

@@ -17,7 +17,7 @@ from etl_platform.cli.environment import (
     materialize_args,
     run_dagster,
 )
-from etl_platform.cli.sandbox import sandbox_start
+from etl_platform.cli.sandbox import check_profile, sandbox_start
 from etl_platform.cli.trace import print_trace
 from etl_platform.core.stages import DNC_REGISTRY
 
@@ -58,6 +58,30 @@ def load_registry(verbose: bool) -> int:
     return code
 
 
+def check_partition(day: dt.date) -> str:
+    """The day as a partition key, or a usage error when the daily partitions do not include it."""
+    from etl_platform.core.settings import Settings
+
+    first = Settings.from_env(os.environ).partitions_start
+    today = dt.datetime.now(dt.UTC).date()
+    if not first <= day < today:
+        raise click.BadParameter(
+            f"{day} is not a daily partition: they run from {first} (ETL_PARTITIONS_START) to yesterday ({today})",
+            param_hint="--partition",
+        )
+    return day.isoformat()
+
+
+def latest_run_of(partition: str) -> str | None:
+    import dagster as dg
+
+    from etl_platform.cli.environment import open_instance
+
+    with open_instance() as instance:
+        records = instance.get_run_records(dg.RunsFilter(tags={"dagster/partition": partition}), limit=1)
+    return records[0].dagster_run.run_id if records else None
+
+
 def materialize_partition(partition: str, verbose: bool = False) -> int:
     """The plain Dagster CLI for one partition of the daily assets, then the run's trace."""
     log_file = None if verbose else LOGS / f"run-{partition}.log"
@@ -68,17 +92,29 @@ def materialize_partition(partition: str, verbose: bool = False) -> int:
     if code and log_file:
         click.echo(_tail(log_file), err=True)
     click.echo(f"\n`dagster asset materialize` for {partition}: {elapsed:.2f} s including process start-up\n")
-    trace_code = print_trace(None)  # a failed run is traced too: the trace says where it failed
+    run_id = latest_run_of(partition)
+    if run_id is None:
+        click.echo(f"no run of {partition} was recorded (see {log_file or 'the output above'})", err=True)
+        return code or 1
+    trace_code = print_trace(run_id)  # a failed run is traced too: the trace says where it failed
     return code or trace_code
 
 
 @click.command("run")
-@click.option("--partition", default=yesterday, show_default="yesterday, UTC", help="YYYY-MM-DD")
+@click.option(
+    "--partition",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=yesterday,
+    show_default="yesterday, UTC",
+    help="YYYY-MM-DD",
+)
 @click.option("--profile", help="sandbox fault profile: none, flaky, hostile, down, or kind=share,...")
 @click.option("--skip-registry", is_flag=True, help="do not (re)load the DNC registry first")
 @click.option("--verbose", is_flag=True, help="show Dagster's event log on the console")
-def command(partition: str, profile: str | None, skip_registry: bool, verbose: bool) -> None:
+def command(partition: dt.datetime, profile: str | None, skip_registry: bool, verbose: bool) -> None:
     """Materialize one daily partition end to end through the Dagster CLI."""
+    partition = check_partition(partition.date())
+    check_profile(profile)
     ensure_postgres_database(os.environ["DAGSTER_POSTGRES_URL"])
     ensure_pools()
     if uses_sandbox():

@@ -23,6 +23,18 @@ def sandbox_pid() -> int | None:
         return None
 
 
+def check_profile(profile: str | None) -> None:
+    """A usage error for an unknown fault profile, before anything is stopped or started."""
+    if profile is None or profile in ("none", "realistic"):
+        return
+    from etl_platform.sandbox.faults import parse_faults
+
+    try:
+        parse_faults(profile)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--profile") from None
+
+
 def sandbox_start(profile: str | None = None, timeout: float = 120) -> None:
     """Start the sandbox in the background unless it already runs; wait until it is seeded. The child gets
     this process's environment (`.env` already merged), so the sandbox needs no command-line layer."""
@@ -68,6 +80,7 @@ def sandbox_stop() -> None:
 @click.option("--profile", help="fault profile: none, flaky, hostile, down, or kind=share,...")
 def command(action: str, profile: str | None) -> None:
     """The local sandbox (fakesnow, idiCORE, CCC, DNC files)."""
+    check_profile(profile)
     if action == "start":
         sandbox_start(profile)
     elif action == "stop":

@@ -94,11 +94,10 @@ def render(trace: RunTrace) -> str:
 
 def print_trace(run_id: str | None, as_json: bool = False) -> int:
     """Print a run's trace; 0 when it succeeded, 1 when not, 2 when no such run is recorded."""
-    import dagster as dg
-
+    from etl_platform.cli.environment import open_instance
     from etl_platform.cli.observe import find_run, load_trace
 
-    with dg.DagsterInstance.get() as instance:
+    with open_instance() as instance:
         try:
             record = find_run(instance, run_id)
         except LookupError as err:
