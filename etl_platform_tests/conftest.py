@@ -96,7 +96,13 @@ def _reset_vendor_behaviour(request):
         box = request.getfixturevalue("sandbox")
         for behaviour in (box.idicore, box.ccc):
             behaviour.update(
-                latency_ms=0, rate_limit=None, rate_mode="bucket", faults={}, slow_seconds=3, fault_limit=None
+                latency_ms=0,
+                rate_limit=None,
+                rate_mode="bucket",
+                faults={},
+                slow_seconds=3,
+                fault_limit=None,
+                fault_after=None,
             )
         box.idicore_counters.reset()
         box.ccc_counters.reset()

@@ -113,6 +113,9 @@ class Behaviour:
     # At most this many faults are injected (None: no limit), e.g. 2 with {"500": 1.0}: the first two
     # requests fail, the rest succeed; a client with retries must then ride them out, deterministically.
     fault_limit: int | None = None
+    # Faults start only after this many requests were served cleanly (None: from the first), e.g. a vendor
+    # that goes down in the middle of a day.
+    fault_after: int | None = None
     # "bucket": a token bucket that allows a one-second burst; "window": a strict sliding one-second window
     # (at most rate_limit accepted requests in any second), as some vendors enforce it
     rate_mode: str = "bucket"
@@ -124,6 +127,7 @@ class Behaviour:
         self.bucket = TokenBucket(self.rate_limit) if self.rate_mode == "bucket" else SlidingWindow(self.rate_limit)
         self.lock = threading.Lock()
         self.faults_injected = 0
+        self.rolled = 0
 
     def update(self, **changes: object) -> None:
         for key, value in changes.items():
@@ -135,6 +139,9 @@ class Behaviour:
     def roll(self) -> str | None:
         """The fault to inject in this request, if any (deterministic in sequence for a seed)."""
         with self.lock:
+            self.rolled += 1
+            if self.fault_after is not None and self.rolled <= self.fault_after:
+                return None
             if self.fault_limit is not None and self.faults_injected >= self.fault_limit:
                 return None
             draw = self.rng.random()
@@ -159,6 +166,7 @@ class Behaviour:
             "arrival_peak_per_second": getattr(self.bucket, "arrival_peak", None),
             "faults": self.faults,
             "fault_limit": self.fault_limit,
+            "fault_after": self.fault_after,
             "faults_injected": self.faults_injected,
             "seed": self.seed,
         }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import httpx
 
@@ -224,9 +224,12 @@ class IdiCoreClient(VendorClient):
             return SearchResult(query.lead_id, "failed", reason=err.kind)
         raise AssertionError("unreachable: tenacity either returns or raises")
 
-    async def search_many(self, queries: Sequence[PersonQuery]) -> list[SearchResult]:
+    async def search_many(
+        self, queries: Sequence[PersonQuery], on_result: Callable[[int, SearchResult], None] | None = None
+    ) -> list[SearchResult]:
         """Search every query; each result is found, no_match or failed (with a reason). Configuration
-        errors (bad credentials, 403) abort the whole batch: no search can succeed."""
+        errors (bad credentials, 403) abort the whole batch: no search can succeed. `on_result(index,
+        result)` hears of each result as it arrives (to keep what was paid for even if the batch fails)."""
         self._token_lock = asyncio.Lock()
         self.pacer = pacer = AdaptivePacer(self.rate_limit)
         gate = asyncio.Semaphore(self.concurrency)
@@ -236,7 +239,9 @@ class IdiCoreClient(VendorClient):
 
         async def worker() -> None:
             for index, query in pending:  # one shared iterator: each query is taken exactly once
-                results[index] = await self._search(http, pacer, gate, query)
+                results[index] = result = await self._search(http, pacer, gate, query)
+                if on_result is not None:
+                    on_result(index, result)
 
         # A bounded set of workers, not a task per query: 100,000 waiting tasks cost ~1 GB and most of
         # the client's CPU in scheduling. Twice the concurrency, so workers sleeping in a retry back-off

@@ -65,13 +65,47 @@ def searches_needed(leads: list[dict], cached: dict[str, str]) -> dict[str, Pers
     return to_search
 
 
-def search(client: IdiCoreClient, to_search: dict[str, PersonQuery]) -> Searched:
+CACHE_WRITE_BATCH = 100  # people found per cache write while the searches go on
+
+
+def search(
+    client: IdiCoreClient, to_search: dict[str, PersonQuery], warehouse: Warehouse, now: dt.datetime
+) -> Searched:
+    """Every search, with each person found written to the enrichment cache in batches as the answers
+    arrive, not at the end: a run that fails or is killed half-way has kept what it paid for, and its rerun
+    is billed only for the rest."""
     started = time.perf_counter()
+    keys = list(to_search)
+
+    async def run() -> list[SearchResult]:
+        found: asyncio.Queue[tuple[str, SearchResult] | None] = asyncio.Queue()
+
+        async def writer() -> None:  # one writer, so the cache's transactions never overlap
+            batch: list[tuple[str, SearchResult]] = []
+            while (item := await found.get()) is not None:
+                batch.append(item)
+                if len(batch) >= CACHE_WRITE_BATCH:
+                    await asyncio.to_thread(remember, warehouse, batch, now)
+                    batch = []
+            if batch:
+                await asyncio.to_thread(remember, warehouse, batch, now)
+
+        def on_result(index: int, result: SearchResult) -> None:
+            if result.status == "found":
+                found.put_nowait((keys[index], result))
+
+        writing = asyncio.ensure_future(writer())
+        try:
+            return await client.search_many(list(to_search.values()), on_result=on_result)
+        finally:
+            found.put_nowait(None)  # flush what was found, also when the searches failed
+            await writing
+
     try:
-        results = asyncio.run(client.search_many(list(to_search.values())))
+        results = asyncio.run(run())
     except ConfigurationError as err:
         raise dg.Failure(f"idiCORE configuration error: {err}", allow_retries=False) from None
-    return Searched(dict(zip(to_search, results, strict=True)), time.perf_counter() - started)
+    return Searched(dict(zip(keys, results, strict=True)), time.perf_counter() - started)
 
 
 def fail_if_vendor_failed(searched: Searched, client: IdiCoreClient, settings: Settings, day: dt.date) -> None:
@@ -99,13 +133,9 @@ def rows_for_leads(leads: list[dict], cached: dict[str, str], searched: Searched
     return rows, dead_ids
 
 
-def remember(warehouse: Warehouse, searched: Searched, now: dt.datetime) -> None:
-    """Cache the people found. Only successful look-ups: a failure must be retried, not remembered."""
-    fresh = [
-        {"PERSON_KEY": k, "RESULT_JSON": cache_payload(r), "FETCHED_AT": now}
-        for k, r in searched.by_key.items()
-        if r.status == "found"
-    ]
+def remember(warehouse: Warehouse, found: list[tuple[str, SearchResult]], now: dt.datetime) -> None:
+    """Cache people found. Only successful look-ups: a failure must be retried, not remembered."""
+    fresh = [{"PERSON_KEY": k, "RESULT_JSON": cache_payload(r), "FETCHED_AT": now} for k, r in found]
     if fresh:
         with warehouse.session() as session, session.transaction():
             session.execute("cache_delete", [json.dumps([f["PERSON_KEY"] for f in fresh])])
@@ -165,10 +195,9 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         cached = cached_answers(warehouse, context.run_id, keys, oldest)
 
         client = idicore.client()
-        searched = search(client, searches_needed(leads, cached))
+        searched = search(client, searches_needed(leads, cached), warehouse, now)
         fail_if_vendor_failed(searched, client, settings, day)
         rows, dead_ids = rows_for_leads(leads, cached, searched)
-        remember(warehouse, searched, now)
 
         contacts = contacts_frame(rows, dead_letter_rows(new_leads, dead_ids))
         record.add(
