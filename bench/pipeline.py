@@ -18,7 +18,7 @@ import time
 
 from bench.harness import BenchResult, Target
 from bench.stack import DEFAULT_PROFILE, ZERO_LATENCY, BenchStack, CliRun
-from etl_platform.core.baselines import load_baselines
+from etl_platform.adapters.baselines_file import load_baselines
 from etl_platform.core.stages import PIPELINE_ORDER, STAGES
 
 BENCH_DAY = dt.date(2026, 6, 1)  # any day in the partitions; fixed so every run sees the same leads

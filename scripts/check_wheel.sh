@@ -105,7 +105,7 @@ check(
     f"found {len(names)} (need >= 20 and {in_checkout}), empty: {empty}",
 )
 
-from etl_platform.core.baselines import load_baselines
+from etl_platform.adapters.baselines_file import load_baselines
 
 baselines = load_baselines()
 check(

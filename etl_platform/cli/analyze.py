@@ -14,8 +14,8 @@ from pathlib import Path
 import click
 import dagster as dg
 
+from etl_platform.adapters.baselines_file import load_baselines
 from etl_platform.cli.observe import RunTrace, find_run, load_trace
-from etl_platform.core.baselines import load_baselines
 from etl_platform.core.settings import Settings
 from etl_platform.core.stages import (
     DAILY_JOB,

@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass, field
 
 import dagster as dg
 
-from etl_platform.core.baselines import Baselines, load_baselines
+from etl_platform.adapters.baselines_file import load_baselines
+from etl_platform.core.baselines import Baselines
 from etl_platform.core.settings import Settings
 from etl_platform.core.stages import PIPELINE_ORDER, STAGES
 

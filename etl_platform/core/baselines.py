@@ -1,14 +1,11 @@
-"""Stage baselines (`etl_platform/baselines.yaml`, shipped with the package) and how a stage's duration is
-judged against them."""
+"""Stage baselines and how a stage's duration is judged against them. The file they come from
+(`etl_platform/baselines.yaml`, or ETL_BASELINES_PATH) is read by `adapters/baselines_file.py`."""
 
 from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-
-import yaml
 
 from etl_platform.core.stages import STAGES
 
@@ -73,17 +70,8 @@ class Baselines:
     path: Path
 
 
-PACKAGED = "baselines.yaml"  # inside the etl_platform package; ETL_BASELINES_PATH points at another file
-
-
-def load_baselines(path: Path | None = None) -> Baselines:
-    """Read the file each time: edits apply to the next run without a restart. `path` is ETL_BASELINES_PATH
-    (`Settings.baselines_path`); None reads the copy shipped with the package."""
-    if path is None:
-        source = resources.files("etl_platform").joinpath(PACKAGED)
-        raw, shown = yaml.safe_load(source.read_text()), Path(str(source))
-    else:
-        raw, shown = yaml.safe_load(Path(path).read_text()), Path(path)
+def parse_baselines(raw: dict, path: Path) -> Baselines:
+    """The baselines from the parsed YAML (`adapters/baselines_file.py` reads the file)."""
 
     def baseline(asset: str, spec: dict) -> Baseline:
         low_high = spec["typical"]
@@ -99,4 +87,4 @@ def load_baselines(path: Path | None = None) -> Baselines:
     stages = {asset: baseline(asset, spec) for asset, spec in raw["stages"].items()}
     total = baseline("total", {"name": "Total", **raw["total"]})
     learned = Learned(**raw.get("learned", {}))
-    return Baselines(stages, total, learned, shown)
+    return Baselines(stages, total, learned, path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from etl_platform.core.baselines import load_baselines
+from etl_platform.adapters.baselines_file import load_baselines
 from etl_platform.core.results import COMPLIANCE_CHECK, DATA_CHECKS
 from etl_platform.core.settings import Settings
 from etl_platform.core.stages import LEAD_RESULTS, STAGES, stage

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from etl_platform.core.baselines import load_baselines
+from etl_platform.adapters.baselines_file import load_baselines
 from etl_platform.core.results import COMPLIANCE_CHECK, results_data_checks
 from etl_platform.core.vendor_failures import failed_calls, is_vendor_failure, kind_of, scrub_reason
 
