@@ -15,6 +15,7 @@ from etl_platform.core.settings import Settings
 from etl_platform.defs import compliance, delivery, enrichment, leads, monitoring
 from etl_platform.defs.execution import EXECUTOR
 from etl_platform.defs.resources import build_resources
+from etl_platform.defs.step_outputs import PrivateStepOutputsIOManager
 
 PARTS = (leads, enrichment, compliance, delivery, monitoring)
 
@@ -23,7 +24,10 @@ def build_definitions(settings: Settings, environ: Mapping[str, str]) -> dg.Defi
     """Everything the code location defines, for these settings (tests build it with their own)."""
     return dg.Definitions.merge(
         *(part.build_defs(settings) for part in PARTS),
-        dg.Definitions(resources=build_resources(settings, environ), executor=EXECUTOR),
+        dg.Definitions(
+            resources={**build_resources(settings, environ), "io_manager": PrivateStepOutputsIOManager()},
+            executor=EXECUTOR,
+        ),
     )
 
 

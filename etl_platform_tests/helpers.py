@@ -26,6 +26,25 @@ def run_partition(
     )
 
 
+def through(*assets: str) -> list[str]:
+    """The named steps and the steps before them, in pipeline order: a committed partition keeps no stored
+    frames (defs/step_outputs.py), so a step is re-run with its upstream steps. The scrubs are independent:
+    through("litigator_scrub") does not include dnc_scrub."""
+    from etl_platform.core.stages import PIPELINE_ORDER
+
+    upstream = {"raw_leads": [], "new_leads": ["raw_leads"], "lead_contacts": ["new_leads"]}
+    upstream |= {"litigator_scrub": ["lead_contacts"], "dnc_scrub": ["lead_contacts"]}
+    upstream["lead_results"] = ["lead_contacts", "litigator_scrub", "dnc_scrub"]
+    wanted: set[str] = set()
+    todo = list(assets)
+    while todo:
+        asset = todo.pop()
+        if asset not in wanted:
+            wanted.add(asset)
+            todo.extend(upstream[asset])
+    return [a for a in PIPELINE_ORDER if a in wanted]
+
+
 def stage_meta(result, node: str) -> dict:
     """A step's materialization metadata, unwrapped; {} when it did not materialize."""
     mats = result.asset_materializations_for_node(node)

@@ -2,7 +2,8 @@
 failed run leaves the previous LEAD_RESULTS partition untouched.
 
 The matrix: each of the 16 fault kinds (8 per vendor) is injected a fixed number of times (the sandbox's
-`fault_limit`) into the one step it touches, materialized alone on top of a partition already run once: the
+`fault_limit`) into the one step it touches, materialized with only the cheap steps before it (a committed
+partition keeps no stored frames) on top of a partition already run once: the
 step must ride the faults out with exactly those retries, and the sandbox must have served exactly those
 faults. Whole partitions run only where the whole partition is the point: a vendor down, faults of every
 kind at once, a stale registry, bad credentials.
@@ -19,7 +20,14 @@ import pytest
 
 from etl_platform.sandbox.world import COVERED_AREA_CODES
 from etl_platform_tests.conftest import load_registry
-from etl_platform_tests.helpers import dead_letters_for, leads_of_day, results_for, run_partition, stage_meta
+from etl_platform_tests.helpers import (
+    dead_letters_for,
+    leads_of_day,
+    results_for,
+    run_partition,
+    stage_meta,
+    through,
+)
 
 FAULT_DAY = dt.date(2026, 3, 9)
 INJECTED = 2  # faults per matrix case: below every retry budget (attempts 5), above zero
@@ -82,7 +90,7 @@ CCC_KINDS = ["429", "500", "503", "slow", "drop", "malformed", "html", "missing_
 def test_idicore_fault_is_ridden_out_with_one_retry_per_fault(kind, fault_day, sandbox, defs, instance, cur):
     cur.execute("DELETE FROM ENRICHMENT_CACHE")  # every person is searched again
     sandbox.idicore.update(faults={kind: 1.0}, fault_limit=INJECTED)
-    result = run_partition(defs, instance, FAULT_DAY, steps=["lead_contacts"])
+    result = run_partition(defs, instance, FAULT_DAY, steps=through("lead_contacts"))
     assert result.success, kind
     meta = stage_meta(result, "lead_contacts")
     assert served(sandbox, "idicore")[f"fault_{kind}"] == INJECTED
@@ -100,7 +108,7 @@ def test_idicore_fault_is_ridden_out_with_one_retry_per_fault(kind, fault_day, s
 @pytest.mark.parametrize("kind", CCC_KINDS)
 def test_ccc_fault_is_ridden_out_with_one_retry_per_fault(kind, fault_day, sandbox, defs, instance):
     sandbox.ccc.update(faults={kind: 1.0}, fault_limit=INJECTED)
-    result = run_partition(defs, instance, FAULT_DAY, steps=["litigator_scrub"])
+    result = run_partition(defs, instance, FAULT_DAY, steps=through("litigator_scrub"))
     assert result.success, kind
     meta = stage_meta(result, "litigator_scrub")
     assert served(sandbox, "ccc")[f"fault_{kind}"] == INJECTED
@@ -185,7 +193,7 @@ def test_a_registry_that_cannot_vouch_for_the_day_fails_it_and_keeps_the_previou
             day = dt.date(2099, 1, 1) if registry == "future" else dt.date.today() - dt.timedelta(days=40)
             sandbox.write_registry(copy_date=day)
             load_registry(defs, instance)
-        result = run_partition(defs, instance, FAULT_DAY, steps=["dnc_scrub", "lead_results"], raise_on_error=False)
+        result = run_partition(defs, instance, FAULT_DAY, raise_on_error=False)
         assert not result.success
         failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
         assert failure.step_key == "dnc_scrub"

@@ -18,7 +18,7 @@ from etl_platform.core.stages import PIPELINE_ORDER, STAGES
 from etl_platform.definitions import build_definitions
 from etl_platform.defs.checks import DURATION_CHECK, HISTORY_CHECK
 from etl_platform_tests.conftest import PROJECT_ROOT
-from etl_platform_tests.helpers import cli_in_process, run_partition
+from etl_platform_tests.helpers import cli_in_process, run_partition, through
 
 OBS_DAY = dt.date(2026, 3, 12)
 
@@ -98,7 +98,7 @@ def test_slow_stage_warns_and_is_named_the_bottleneck(obs_day, defs, instance, s
     assert run_partition(defs, instance, obs_day).success
     for _ in range(3):  # history for the learned baseline: fast idiCORE steps
         clear_cache(sandbox)
-        assert run_partition(defs, instance, obs_day, steps=["lead_contacts"]).success
+        assert run_partition(defs, instance, obs_day, steps=through("lead_contacts")).success
     # the learned baseline over exactly those three (other tests' idiCORE steps are older)
     slow_defs = defs_with_baselines(lead_contacts={"typical": [0, 0.5], "concern": 100}, learned={"partitions": 3})
     clear_cache(sandbox)
@@ -130,7 +130,7 @@ def test_stage_above_concern_threshold_fails_its_check_with_error(
     assert run_partition(defs, instance, obs_day).success  # the scrub's input
     strict = defs_with_baselines(litigator_scrub={"typical": [0, 0.05], "concern": 0.1})
     sandbox.ccc.update(latency_ms=300)
-    result = run_partition(strict, instance, obs_day, steps=["litigator_scrub"])
+    result = run_partition(strict, instance, obs_day, steps=through("litigator_scrub"))
     evaluation = checks_of(result, "litigator_scrub")[DURATION_CHECK]
     assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
     assert evaluation.metadata["status"].value == "CONCERN"

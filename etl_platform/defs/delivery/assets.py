@@ -23,6 +23,7 @@ from etl_platform.core.stages import LEAD_RESULTS, StageRecord
 from etl_platform.defs.checks import results_check_specs, stage_check_specs, stage_checks
 from etl_platform.defs.monitoring.alerts import freshness_policy
 from etl_platform.defs.partitions import daily_partitions, day_of
+from etl_platform.defs.step_outputs import forget_partition
 
 
 def replace_partition(warehouse: Warehouse, run_id: str, day: dt.date, records: list[dict], letters: list[dict]) -> int:
@@ -102,8 +103,12 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             **block_counts(results),
         )
         context.log.info("uploaded %d rows for %s: %d callable", len(results), day, int(results["CALLABLE"].sum()))
+        # The phones are in the warehouse now: the partition's frames between steps are deleted, and this
+        # asset hands on no frame of its own (it is the last step).
+        removed = forget_partition(context.instance, day.isoformat())
+        context.log.info("deleted %d stored step outputs of %s", removed, day)
         metadata = record.metadata()
-        yield dg.Output(results, metadata=metadata)
+        yield dg.MaterializeResult(metadata=metadata)
         for name, (passed, check_figures) in checks.items():
             yield dg.AssetCheckResult(
                 check_name=name, passed=bool(passed), metadata=check_figures, severity=dg.AssetCheckSeverity.ERROR
