@@ -171,7 +171,7 @@ class IdiCoreClient(VendorClient):
     # --- one search -------------------------------------------------------------------------------
     async def _post_search(self, http: httpx.AsyncClient, query: PersonQuery) -> SearchResult:
         token = await self._current_token(http)
-        for _ in range(MAX_TOKEN_TRIES):
+        for tries_left in range(MAX_TOKEN_TRIES - 1, -1, -1):
             self.stats.calls += 1
             try:
                 response = await http.post(self.search_url, json=search_body(query), headers={"Authorization": token})
@@ -179,8 +179,9 @@ class IdiCoreClient(VendorClient):
                 raise as_vendor_error(exc) from None
             if response.status_code == 401:
                 # The token expired early or was revoked: take the current one (logging in again only if no
-                # other worker has yet) and repeat the search at once.
-                token = await self._current_token(http, stale=token)
+                # other worker has yet) and repeat the search at once; no login for a try that will not come.
+                if tries_left:
+                    token = await self._current_token(http, stale=token)
                 continue
             if response.status_code == 400:
                 code = _error_code(response)
