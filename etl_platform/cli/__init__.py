@@ -7,6 +7,7 @@ commands may import every layer below (definitions, defs, adapters, core); nothi
 from __future__ import annotations
 
 import functools
+import importlib
 
 import click
 
@@ -28,7 +29,36 @@ def dependency_error(err: BaseException) -> str | None:
     return None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# command name -> its module in etl_platform.cli; each module defines `command`
+COMMANDS = {
+    "run": "run",
+    "trace": "trace",
+    "analyze": "analyze",
+    "backfill": "backfill",
+    "dead-letters": "dead_letters",
+    "health": "health",
+    "sandbox": "sandbox",
+    "setup": "setup",
+}
+
+
+class _LazyCommands(click.Group):
+    """Imports a command's module only when that command is used: `sandbox status` need not pay for
+    importing Dagster (~2 s), which `analyze` and `trace` need."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return _load(name) if name in COMMANDS else None
+
+
+@functools.cache
+def _load(name: str) -> click.Command:
+    return _with_environment(importlib.import_module(f"etl_platform.cli.{COMMANDS[name]}").command)
+
+
+@click.group(cls=_LazyCommands, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """etl_platform: daily loan leads -> idiCORE -> CCC + DNC scrubs -> LEAD_RESULTS."""
 
@@ -53,13 +83,3 @@ def _with_environment(command: click.Command) -> click.Command:
 
     command.callback = run
     return command
-
-
-def _register() -> None:
-    from etl_platform.cli import analyze, backfill, dead_letters, health, run, sandbox, setup, trace
-
-    for module in (run, trace, analyze, backfill, dead_letters, health, sandbox, setup):
-        main.add_command(_with_environment(module.command))
-
-
-_register()
