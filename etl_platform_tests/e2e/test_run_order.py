@@ -43,3 +43,26 @@ def test_the_same_results_whichever_day_runs_first(sandbox, defs, instance, regi
     by_day = {day: {r["LEAD_ID"] for r in results_for(warehouse, day)} for day in (EARLY, LATE)}
     assert not by_day[EARLY] & by_day[LATE], "no lead delivered twice"
     assert {r["LEAD_ID"] for r in later_rows} <= by_day[EARLY], "a returning lead is delivered by its first day"
+
+
+def test_a_lead_first_seen_before_the_partitions_start_is_delivered_by_the_first_partition(
+    sandbox, defs, settings, instance, registry_loaded, warehouse
+):
+    from etl_platform.adapters.warehouse import WarehouseSession
+
+    first = settings.partitions_start
+    before = dt.datetime.combine(first - dt.timedelta(days=1), dt.time(12))
+    row = {"LEAD_ID": "PRE-START-1", "FIRST_NAME": "Ada", "LAST_NAME": "Early", "ADDRESS": "1 Main St"}
+    row |= {"CITY": "Springfield", "STATE": "PA", "ZIP": "19104", "EMAIL": None}
+    sandbox.seed_leads([first], per_day=10)
+    with sandbox.connect() as conn:
+        WarehouseSession(conn, batch_rows=10).insert_json(
+            "sandbox/insert_leads",
+            [row | {"CREATED_AT": before}, row | {"CREATED_AT": before + dt.timedelta(days=1)}],
+        )
+    try:
+        assert run_partition(defs, instance, first).success
+        delivered = {r["LEAD_ID"] for r in results_for(warehouse, first)}
+        assert "PRE-START-1" in delivered, "no partition before ETL_PARTITIONS_START could deliver it"
+    finally:
+        warehouse.execute("DELETE FROM LEADS WHERE LEAD_ID = 'PRE-START-1'")

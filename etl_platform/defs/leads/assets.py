@@ -83,7 +83,10 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         with Warehouse(snowflake, settings.snowflake_batch_rows).session() as session:
             session.ensure_tables(context.run_id)
             start, end = day_bounds(day)
-            window = start - dt.timedelta(days=settings.lead_lookback_days)
+            # Only days that are partitions count as earlier: a lead first seen before ETL_PARTITIONS_START
+            # has no partition to deliver it, so the first partition that sees it does.
+            first_day = dt.datetime.combine(settings.partitions_start, dt.time())
+            window = max(start - dt.timedelta(days=settings.lead_lookback_days), first_day)
             earlier = {row[0] for row in session.rows("earlier_leads", [start, end, window, start])}
         result = prefilter(raw_leads, earlier)
         figures = result.figures()
