@@ -5,19 +5,63 @@ context manager: this module does not import Dagster). Connections use the `qmar
 i.e. server-side binding: values never become part of the SQL text. Bulk writes bind one JSON array per
 batch and expand it with FLATTEN in the warehouse (one statement per batch). Per-row `executemany`
 costs a round trip per row, and `write_pandas` needs PUT/COPY, which a local server cannot do.
+
+Every statement is bounded in time (`statement_timeout`: the connector cancels it and stops retrying a
+failing request), a failure is a `WarehouseError` naming the statement, its tables and the partition, and a
+transaction is rolled back on every way out of it (an error, an interrupt, a cancelled run).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import re
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
 import pandas as pd
+from snowflake.connector import errors as sf_errors
 
 from etl_platform.adapters.sql_files import sql, statements
+
+log = logging.getLogger(__name__)
+_TABLE_AFTER = re.compile(
+    r"\b(?:FROM|JOIN|INTO|UPDATE|TABLE(?:\s+IF\s+NOT\s+EXISTS)?)\s+([A-Z_][A-Z0-9_$]*)\b", re.IGNORECASE
+)
+_WRITES = re.compile(r"^\s*(?:INSERT|DELETE|UPDATE|MERGE|CREATE)\b", re.IGNORECASE | re.MULTILINE)
+
+
+def tables_of(text: str) -> list[str]:
+    """The tables a statement names (FROM/JOIN/INTO/UPDATE/TABLE), in order, for error messages; comments and
+    FLATTEN's table functions are left out."""
+    code = "\n".join(line.split("--", 1)[0] for line in text.splitlines())
+    found = [m.group(1).upper() for m in _TABLE_AFTER.finditer(code)]
+    return list(dict.fromkeys(t for t in found if t != "TABLE"))
+
+
+class WarehouseError(RuntimeError):
+    """A warehouse statement failed or ran past its time bound: which statement, on which tables, for which
+    partition, after how long, and the connector's own error code and first line (never bound values)."""
+
+    def __init__(self, statement: str, text: str, partition: str | None, seconds: float, bound: float | None, exc):
+        self.statement, self.tables, self.partition, self.seconds = statement, tables_of(text), partition, seconds
+        # The connector's text is "errno (sqlstate): message"; its message names objects, never bound values.
+        first_line = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+        where = f" on {', '.join(self.tables)}" if self.tables else ""
+        day = f" for partition {partition}" if partition else ""
+        message = f"warehouse statement `{statement}`{where}{day} failed after {seconds:.1f} s: {first_line}"
+        self.timed_out = bound is not None and seconds >= bound
+        if self.timed_out:
+            message += f" (past its {bound:g} s bound, SNOWFLAKE_STATEMENT_TIMEOUT_SECONDS)"
+            if _WRITES.search(text):
+                message += (
+                    "; another transaction may hold a lock on the table, e.g. a run that crashed mid-upload: "
+                    "see the runbook, 'warehouse statement ... failed'"
+                )
+        super().__init__(message)
 
 
 def _json_default(value: Any) -> Any:
@@ -50,23 +94,37 @@ class ConnectionSource(Protocol):
 
 
 class WarehouseSession:
-    """One Snowflake connection used by one stage."""
+    """One Snowflake connection used by one stage (`partition` names the day in errors)."""
 
-    def __init__(self, conn, batch_rows: int):
+    def __init__(self, conn, batch_rows: int, statement_timeout: float | None = None, partition: str | None = None):
         self.conn = conn
         self.cur = conn.cursor()
         self.batch_rows = batch_rows
+        self.statement_timeout = statement_timeout
+        self.partition = partition
+
+    def _run(self, name: str, text: str, params: Sequence[Any] | None = None) -> None:
+        """One statement within its time bound; any connector failure becomes a WarehouseError."""
+        started = time.monotonic()
+        try:
+            # `timeout` is the connector's own: a timer cancels the query, and it also bounds how long the
+            # connector keeps retrying a failing request (HTTP 5xx), which is otherwise network_timeout.
+            self.cur.execute(text, None if params is None else list(params), timeout=self.statement_timeout)
+        except sf_errors.Error as exc:
+            raise WarehouseError(
+                name, text, self.partition, time.monotonic() - started, self.statement_timeout, exc
+            ) from exc
 
     def execute(self, name: str, params: Sequence[Any] = ()) -> int:
-        self.cur.execute(sql(name), list(params))
+        self._run(name, sql(name), params)
         return self.cur.rowcount or 0
 
     def rows(self, name: str, params: Sequence[Any] = ()) -> list[tuple]:
-        self.cur.execute(sql(name), list(params))
+        self._run(name, sql(name), params)
         return self.cur.fetchall()
 
     def frame(self, name: str, params: Sequence[Any] = ()) -> pd.DataFrame:
-        self.cur.execute(sql(name), list(params))
+        self._run(name, sql(name), params)
         columns = [d[0] for d in self.cur.description]
         return pd.DataFrame(self.cur.fetchall(), columns=columns)
 
@@ -75,7 +133,7 @@ class WarehouseSession:
         inserted = 0
         for start in range(0, len(records), self.batch_rows):
             batch = records[start : start + self.batch_rows]
-            self.cur.execute(sql(name), [to_json_array(batch)])
+            self._run(name, sql(name), [to_json_array(batch)])
             inserted += self.cur.rowcount if self.cur.rowcount is not None else len(batch)
         return inserted
 
@@ -86,40 +144,80 @@ class WarehouseSession:
         if run_id is not None and key in _TABLES_ENSURED:
             return
         for statement in statements("create_tables"):
-            self.cur.execute(statement)
+            self._run("create_tables", statement)
         if run_id is not None:
             _TABLES_ENSURED.add(key)
 
     @contextmanager
     def transaction(self) -> Iterator[WarehouseSession]:
-        """BEGIN ... COMMIT, or ROLLBACK on any error: readers never see a half-written partition."""
-        self.cur.execute("BEGIN")
+        """BEGIN ... COMMIT, or ROLLBACK on every other way out (an error, KeyboardInterrupt, a run being
+        terminated, a failed COMMIT): readers never see a half-written partition. A ROLLBACK that fails
+        itself (the connection is gone) does not hide the error that caused it; the warehouse ends the
+        transaction with the session."""
+        self._run("begin", "BEGIN")
+        committed = False
         try:
             yield self
-        except BaseException:
-            self.cur.execute("ROLLBACK")
-            raise
-        self.cur.execute("COMMIT")
+            self._run("commit", "COMMIT")
+            committed = True
+        finally:
+            if not committed:
+                self._rollback()
+
+    def _rollback(self) -> None:
+        try:
+            self._run("rollback", "ROLLBACK")
+        except Exception as exc:  # noqa: BLE001 - the error that got us here is the one to report
+            log.warning("ROLLBACK failed (%s); the warehouse ends the transaction when the session closes", exc)
 
 
 class Warehouse:
-    def __init__(self, snowflake: ConnectionSource, batch_rows: int):
+    """Sessions on the warehouse for one stage; `partition` (the day) is named in every error."""
+
+    def __init__(
+        self,
+        snowflake: ConnectionSource,
+        batch_rows: int,
+        statement_timeout: float | None = None,
+        partition: dt.date | str | None = None,
+    ):
         self.snowflake = snowflake
         self.batch_rows = batch_rows
+        self.statement_timeout = statement_timeout
+        self.partition = None if partition is None else str(partition)
+
+    @classmethod
+    def from_settings(cls, snowflake: ConnectionSource, settings, partition: dt.date | str | None = None) -> Warehouse:
+        """Batch size and time bound from the pipeline's Settings."""
+        return cls(snowflake, settings.snowflake_batch_rows, settings.snowflake_statement_timeout_seconds, partition)
 
     @contextmanager
     def session(self) -> Iterator[WarehouseSession]:
         with self.snowflake.get_connection() as conn:
-            session = WarehouseSession(conn, self.batch_rows)
+            session = WarehouseSession(conn, self.batch_rows, self.statement_timeout, self.partition)
             try:
                 yield session
             finally:
                 session.cur.close()
 
 
-def connection_args_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Extra connector arguments: qmark binding always; host/port/protocol only for a local server."""
+def connection_args_from_env(
+    environ: Mapping[str, str], statement_timeout: int | None = None, lock_timeout: int | None = None
+) -> dict[str, Any]:
+    """Extra connector arguments: qmark binding always; host/port/protocol only for a local server.
+
+    On a real account the statement and lock timeouts are also session parameters, so the server ends a
+    statement at the bound and a statement waiting on a crashed run's lock fails in `lock_timeout`
+    (Snowflake's default waits 12 h). The local fakesnow server rejects those parameters: there the client
+    side bounds (`login_timeout`, `network_timeout`, each statement's own timeout) are what hold."""
     args: dict[str, Any] = {"paramstyle": "qmark", "login_timeout": 30, "network_timeout": 120}
+    server_side = {}
+    if statement_timeout:
+        server_side["STATEMENT_TIMEOUT_IN_SECONDS"] = statement_timeout
+    if lock_timeout is not None:
+        server_side["LOCK_TIMEOUT"] = lock_timeout
+    if server_side and not environ.get("SNOWFLAKE_HOST"):
+        args["session_parameters"] = server_side
     if host := environ.get("SNOWFLAKE_HOST"):
         args["host"] = host
         args["port"] = int(environ.get("SNOWFLAKE_PORT") or 443)

@@ -26,8 +26,9 @@ def fetch_dead_letters(day: dt.date) -> list[dict]:
     from etl_platform.defs.resources import snowflake_resource
 
     # Outside a run, EnvVar fields are resolved by initializing the resource the way Dagster does.
-    snowflake = snowflake_resource(os.environ).process_config_and_initialize()
-    warehouse = Warehouse(snowflake, Settings.from_env(os.environ).snowflake_batch_rows)
+    settings = Settings.from_env(os.environ)
+    snowflake = snowflake_resource(os.environ, settings).process_config_and_initialize()
+    warehouse = Warehouse.from_settings(snowflake, settings)
     with warehouse.session() as session:
         session.ensure_tables()
         frame = session.frame("list_dead_letters", [day])

@@ -65,6 +65,13 @@ class Settings(BaseModel):
     step_retry_delay_seconds: float = Field(30.0, alias="STEP_RETRY_DELAY_SECONDS", ge=0)
     # --- warehouse, cache, DNC store -------------------------------------------------------------------
     snowflake_batch_rows: int = Field(5_000, alias="SNOWFLAKE_BATCH_ROWS", ge=1)
+    # Every warehouse statement is bounded in time. Client side (the connector's per-statement timeout: it
+    # cancels the query and stops retrying a failing request), and on a real account also server side
+    # (STATEMENT_TIMEOUT_IN_SECONDS). The default is far above any statement of a 100,000-lead day.
+    snowflake_statement_timeout_seconds: int = Field(300, alias="SNOWFLAKE_STATEMENT_TIMEOUT_SECONDS", ge=1)
+    # How long a statement waits for a lock held by another transaction (Snowflake's LOCK_TIMEOUT, 12 h by
+    # default): a crashed run's open transaction then stops a rerun with a clear error in a minute.
+    snowflake_lock_timeout_seconds: int = Field(60, alias="SNOWFLAKE_LOCK_TIMEOUT_SECONDS", ge=0)
     enrichment_cache_ttl_days: float = Field(30.0, alias="ENRICHMENT_CACHE_TTL_DAYS", ge=0)
     dnc_batch_size: int = Field(1_000_000, alias="DNC_BATCH_SIZE", ge=1)
     # The DNC scrub fails (nothing written, the previous partition kept) when the registry cannot vouch for

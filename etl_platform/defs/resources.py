@@ -88,7 +88,7 @@ def _call_fields(settings: Settings, vendor: str) -> dict[str, float | int]:
     return settings.call_policy(vendor).model_dump()
 
 
-def snowflake_resource(environ: Mapping[str, str]) -> SnowflakeResource:
+def snowflake_resource(environ: Mapping[str, str], settings: Settings) -> SnowflakeResource:
     return SnowflakeResource(
         account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
         user=dg.EnvVar("SNOWFLAKE_USER"),
@@ -98,13 +98,15 @@ def snowflake_resource(environ: Mapping[str, str]) -> SnowflakeResource:
         warehouse=dg.EnvVar("SNOWFLAKE_WAREHOUSE"),
         role=dg.EnvVar("SNOWFLAKE_ROLE"),
         # SnowflakeResource has no host/port/protocol fields; the connector takes them as extra args.
-        additional_snowflake_connection_args=connection_args_from_env(environ),
+        additional_snowflake_connection_args=connection_args_from_env(
+            environ, settings.snowflake_statement_timeout_seconds, settings.snowflake_lock_timeout_seconds
+        ),
     )
 
 
 def build_resources(settings: Settings, environ: Mapping[str, str]) -> dict[str, dg.ConfigurableResource]:
     return {
-        "snowflake": snowflake_resource(environ),
+        "snowflake": snowflake_resource(environ, settings),
         "idicore": IdiCoreResource(
             auth_url=dg.EnvVar("IDICORE_AUTH_URL"),
             search_url=dg.EnvVar("IDICORE_SEARCH_URL"),

@@ -90,7 +90,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             )
         records = upload_records(rows, scrubbed_at)
         stored = replace_partition(
-            Warehouse(snowflake, settings.snowflake_batch_rows), context.run_id, day, records, letters
+            Warehouse.from_settings(snowflake, settings, day), context.run_id, day, records, letters
         )
         checks[ROWS_WRITTEN_CHECK] = (stored == len(records), {"computed": len(records), "stored": stored})
         record.add(

@@ -187,7 +187,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         record = StageRecord(LEAD_CONTACTS.asset)
         day = day_of(context)
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        warehouse = Warehouse(snowflake, settings.snowflake_batch_rows)
+        warehouse = Warehouse.from_settings(snowflake, settings, day)
         valid = new_leads[new_leads["REJECT_REASON"].isna()]
         leads = valid.to_dict("records")
         keys = list(dict.fromkeys(lead["PERSON_KEY"] for lead in leads))

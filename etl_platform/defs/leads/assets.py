@@ -30,7 +30,7 @@ def build_source_check(settings: Settings) -> dg.AssetChecksDefinition:
         "reads them (they are reported here instead of being lost silently).",
     )
     def every_lead_has_a_day(snowflake: SnowflakeResource) -> dg.AssetCheckResult:
-        with Warehouse(snowflake, settings.snowflake_batch_rows).session() as session:
+        with Warehouse.from_settings(snowflake, settings).session() as session:
             rows = session.rows("leads_without_created_at")
         count = int(rows[0][0]) if rows else 0
         sample = ", ".join("<no LEAD_ID>" if r[1] is None else str(r[1]) for r in rows)
@@ -58,8 +58,9 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     )
     def raw_leads(context: dg.AssetExecutionContext, snowflake: SnowflakeResource):
         record = StageRecord(RAW_LEADS.asset)
-        with Warehouse(snowflake, settings.snowflake_batch_rows).session() as session:
-            leads = session.frame("extract_leads", day_bounds(day_of(context)))
+        day = day_of(context)
+        with Warehouse.from_settings(snowflake, settings, day).session() as session:
+            leads = session.frame("extract_leads", day_bounds(day))
         leads = leads.reindex(columns=LEAD_COLUMNS)
         record.add(rows_out=len(leads))
         context.log.info("extracted %d leads", len(leads))
@@ -80,7 +81,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     def new_leads(context: dg.AssetExecutionContext, raw_leads: pd.DataFrame, snowflake: SnowflakeResource):
         record = StageRecord(NEW_LEADS.asset)
         day = day_of(context)
-        with Warehouse(snowflake, settings.snowflake_batch_rows).session() as session:
+        with Warehouse.from_settings(snowflake, settings, day).session() as session:
             session.ensure_tables(context.run_id)
             start, end = day_bounds(day)
             # Only days that are partitions count as earlier: a lead first seen before ETL_PARTITIONS_START
