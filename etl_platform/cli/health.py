@@ -194,9 +194,45 @@ def probe_dnc(environ) -> tuple[str, str]:
     return UP, f"{len(coverage)} area codes, copies: {dates}"
 
 
+def probe_pools(environ) -> tuple[str, str]:
+    """Who holds each vendor pool's slot: a run still STARTED long after its worker died, or a finished run
+    whose slot the daemon has not freed, is what keeps every later run waiting (runbook)."""
+    import dagster as dg
+
+    from etl_platform.cli.environment import instance_db_problem
+    from etl_platform.core.stages import VENDOR_POOLS
+
+    if problem := instance_db_problem(environ["DAGSTER_POSTGRES_URL"], timeout=int(PROBE_TIMEOUT)):
+        return DOWN, problem
+    status, parts = UP, []
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        for pool in VENDOR_POOLS:
+            info = storage.get_concurrency_info(pool)
+            if info.slot_count is None:
+                parts.append(f"{pool}: not created yet (the first run creates it)")
+                continue
+            holders = []
+            for slot in info.claimed_slots:
+                run = instance.get_run_by_id(slot.run_id)
+                if run is None or run.is_finished:
+                    status = WARN
+                holders.append(f"run {slot.run_id[:8]} ({run.status.value if run else 'deleted'})")
+            part = f"{pool} {len(info.claimed_slots)}/{info.slot_count}"
+            part += f" held by {', '.join(holders)}" if holders else " free"
+            if waiting := len(set(info.pending_run_ids)):
+                part += f", {waiting} run(s) waiting"
+            parts.append(part)
+    detail = "; ".join(parts)
+    if status == WARN:
+        detail += " - a finished run still holds a slot: the daemon frees it (run_monitoring), is it running?"
+    return status, detail
+
+
 PROBES: list[tuple[str, Callable]] = [
     ("dagster instance", probe_instance),
     ("dagster daemon", probe_daemon),
+    ("vendor pools", probe_pools),
     ("snowflake", probe_snowflake),
     ("idicore", probe_idicore),
     ("ccc", probe_ccc),

@@ -38,6 +38,7 @@ def test_health_all_up_against_the_sandbox(sandbox, registry_loaded, up_daemon, 
     assert {name: status for name, (status, _) in got.items()} == {
         "dagster instance": UP,
         "dagster daemon": UP,
+        "vendor pools": UP,
         "snowflake": UP,
         "idicore": UP,
         "ccc": UP,
