@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
-from dagster_snowflake import SnowflakeResource
 from pydantic import Field
 
 from etl_platform.adapters.dnc_store import DncStore
@@ -20,6 +19,7 @@ from etl_platform.adapters.vendors.idicore import IdiCoreClient
 from etl_platform.adapters.warehouse import connection_args_from_env
 from etl_platform.core.settings import Settings, VendorCallPolicy
 from etl_platform.core.stages import LEAD_CONTACTS, LITIGATOR_SCRUB
+from etl_platform.defs.snowflake_resource import SnowflakeResource
 
 
 class _VendorCallFields(dg.ConfigurableResource):

@@ -5,7 +5,6 @@ import datetime as dt
 
 import dagster as dg
 import pandas as pd
-from dagster_snowflake import SnowflakeResource
 
 from etl_platform.adapters.warehouse import Warehouse
 from etl_platform.core import dead_letters as dl
@@ -23,6 +22,7 @@ from etl_platform.core.stages import LEAD_RESULTS, StageRecord
 from etl_platform.defs.checks import results_check_specs, stage_check_specs, stage_checks
 from etl_platform.defs.monitoring.alerts import freshness_policy
 from etl_platform.defs.partitions import daily_partitions, day_of
+from etl_platform.defs.snowflake_resource import SnowflakeResource
 from etl_platform.defs.step_outputs import forget_partition
 
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import dagster as dg
 import pandas as pd
-from dagster_snowflake import SnowflakeResource
 
 from etl_platform.adapters.vendors.base import ConfigurationError
 from etl_platform.adapters.vendors.idicore import IdiCoreClient
@@ -31,6 +30,7 @@ from etl_platform.defs.checks import stage_check_specs, stage_checks
 from etl_platform.defs.execution import vendor_step_retry_policy
 from etl_platform.defs.partitions import daily_partitions, day_of
 from etl_platform.defs.resources import IdiCoreResource
+from etl_platform.defs.snowflake_resource import SnowflakeResource
 
 
 @dataclass

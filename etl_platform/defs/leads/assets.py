@@ -4,7 +4,6 @@ import datetime as dt
 
 import dagster as dg
 import pandas as pd
-from dagster_snowflake import SnowflakeResource
 
 from etl_platform.adapters.warehouse import Warehouse
 from etl_platform.core.leads import LEAD_COLUMNS, day_bounds, prefilter
@@ -12,6 +11,7 @@ from etl_platform.core.settings import Settings
 from etl_platform.core.stages import LEADS_SOURCE, NEW_LEADS, RAW_LEADS, StageRecord
 from etl_platform.defs.checks import stage_check_specs, stage_checks
 from etl_platform.defs.partitions import daily_partitions, day_of
+from etl_platform.defs.snowflake_resource import SnowflakeResource
 
 LEADS = dg.AssetSpec(
     LEADS_SOURCE,
