@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-unit test-integration test-e2e lint bench dev sandbox-start sandbox-stop clean
+.PHONY: lock install run test test-unit test-integration test-e2e lint bench dev sandbox-start sandbox-stop clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required")'
@@ -16,6 +16,12 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## Re-resolve the locks after changing pyproject.toml: the tested one (with dev tools) and the image's runtime
+## one, pinned to the same versions (unit/test_deployment_files.py checks they agree).
+lock: install
+	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile -q pyproject.toml -c requirements.lock --python-version 3.11 -o requirements.runtime.lock
 
 ## Materialize yesterday's partition (or PARTITION=YYYY-MM-DD) on the sandbox; PROFILE=flaky|hostile|down|...
 run: install
@@ -53,9 +59,7 @@ lint: install
 ## The Dagster UI on the sandbox: http://127.0.0.1:3000
 dev: install
 	./scripts/ensure_postgres.sh
-	$(BIN)/etl-platform setup
-	$(BIN)/etl-platform sandbox start
-	DAGSTER_HOME=$(CURDIR) $(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/etl-platform dev
 
 sandbox-start: install
 	$(BIN)/etl-platform sandbox start $(if $(PROFILE),--profile $(PROFILE))

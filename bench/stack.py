@@ -102,6 +102,7 @@ class BenchStack:
             **self.sandbox.env,
             "DAGSTER_HOME": str(home),
             "DAGSTER_POSTGRES_URL": self.db_url,
+            "DAGSTER_COMPUTE_LOG_DIR": str(home / "compute_logs"),
             "IDICORE_RATE_LIMIT": str(p.client_rate_limit),
             "IDICORE_CONCURRENCY": str(p.client_concurrency),
             "SANDBOX_SEED": str(settings.seed),
@@ -188,8 +189,12 @@ class BenchStack:
 
         from etl_platform.cli.observe import find_run, load_trace
 
-        saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "DAGSTER_POSTGRES_URL")}
-        os.environ.update(DAGSTER_HOME=self.env["DAGSTER_HOME"], DAGSTER_POSTGRES_URL=self.db_url)
+        saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "DAGSTER_POSTGRES_URL", "DAGSTER_COMPUTE_LOG_DIR")}
+        os.environ.update(
+            DAGSTER_HOME=self.env["DAGSTER_HOME"],
+            DAGSTER_POSTGRES_URL=self.db_url,
+            DAGSTER_COMPUTE_LOG_DIR=self.env["DAGSTER_COMPUTE_LOG_DIR"],
+        )
         try:
             with dg.DagsterInstance.get() as instance:
                 record = find_run(instance, None)

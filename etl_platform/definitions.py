@@ -16,6 +16,7 @@ from etl_platform.defs import compliance, delivery, enrichment, leads, monitorin
 from etl_platform.defs.execution import EXECUTOR
 from etl_platform.defs.resources import build_resources
 from etl_platform.defs.step_outputs import PrivateStepOutputsIOManager
+from etl_platform.defs.target import warn_if_dotenv_shadows
 
 PARTS = (leads, enrichment, compliance, delivery, monitoring)
 
@@ -33,6 +34,7 @@ def build_definitions(settings: Settings, environ: Mapping[str, str]) -> dg.Defi
 
 @dg.definitions
 def defs() -> dg.Definitions:
+    warn_if_dotenv_shadows()  # Dagster applied a .env over the environment: say so before anything runs
     return build_definitions(Settings.from_env(os.environ), os.environ)
 
 

@@ -89,24 +89,32 @@ def sandbox(tmp_path_factory, session_env):
         yield box
 
 
+def _reset(box) -> None:
+    for behaviour in (box.idicore, box.ccc):
+        behaviour.update(
+            latency_ms=0,
+            rate_limit=None,
+            rate_mode="bucket",
+            faults={},
+            slow_seconds=3,
+            fault_limit=None,
+            fault_after=None,
+        )
+    box.idicore_counters.reset()
+    box.ccc_counters.reset()
+
+
 @pytest.fixture(autouse=True)
 def _reset_vendor_behaviour(request):
-    """Every test that uses the sandbox starts with well-behaved, instant vendors and zeroed counters."""
-    if "sandbox" in request.fixturenames:
-        box = request.getfixturevalue("sandbox")
-        for behaviour in (box.idicore, box.ccc):
-            behaviour.update(
-                latency_ms=0,
-                rate_limit=None,
-                rate_mode="bucket",
-                faults={},
-                slow_seconds=3,
-                fault_limit=None,
-                fault_after=None,
-            )
-        box.idicore_counters.reset()
-        box.ccc_counters.reset()
+    """Every test that uses the sandbox starts with well-behaved, instant vendors and zeroed counters, and
+    leaves them so: a module-scoped fixture of the next file runs before that file's first reset."""
+    if "sandbox" not in request.fixturenames:
+        yield
+        return
+    box = request.getfixturevalue("sandbox")
+    _reset(box)
     yield
+    _reset(box)
 
 
 @pytest.fixture(scope="session")
@@ -135,6 +143,7 @@ def dagster_home(tmp_path_factory, postgres_url, sandbox, session_env) -> Path:
     shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
     session_env.setenv("DAGSTER_HOME", str(home))
     session_env.setenv("DAGSTER_POSTGRES_URL", postgres_url)
+    session_env.setenv("DAGSTER_COMPUTE_LOG_DIR", str(home / "compute_logs"))
     return home
 
 
@@ -182,24 +191,26 @@ def warehouse(sandbox):
         cur.close()
 
 
-@pytest.fixture
-def daemon(dagster_home, tmp_path):
-    """A real `dagster-daemon` on the test instance (schedules, sensors, backfills, run queue)."""
-    import subprocess
-    import sys
+@pytest.fixture(scope="session")
+def deployment(dagster_home, postgres_url, sandbox, session_env, tmp_path_factory):
+    """Code server, webserver and daemon as separate processes on the session's database (deployment.py)."""
+    from etl_platform_tests.deployment import start_deployment
 
-    log = open(tmp_path / "daemon.log", "w")  # noqa: SIM115 - the daemon writes to it until teardown
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-m", "etl_platform.definitions"],
-        cwd=tmp_path,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    yield tmp_path / "daemon.log"
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    box = start_deployment(tmp_path_factory.mktemp("deployment"), dict(os.environ))
+    yield box
+    box.stop()
+
+
+@pytest.fixture(scope="session")
+def deployed_instance(deployment):
+    """The deployment's instance (its dagster.yaml), opened in the test process."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(deployment.root)) as instance:
+        yield instance
+
+
+@pytest.fixture
+def daemon(deployment):
+    """The running daemon (the deployment's): schedules, sensors, backfills, the run queue. Its log file."""
+    return deployment.root / "daemon.log"

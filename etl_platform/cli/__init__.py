@@ -1,6 +1,6 @@
 """`etl-platform`: run a day end to end, manage the local sandbox, report on recorded runs.
 
-One module per command (click): run, trace, analyze, backfill, dead-letters, health, sandbox, setup. The
+One module per command (click): run, trace, analyze, backfill, dead-letters, health, sandbox, setup, dev, evidence. The
 commands may import every layer below (definitions, defs, adapters, core); nothing imports them.
 """
 
@@ -39,6 +39,8 @@ COMMANDS = {
     "health": "health",
     "sandbox": "sandbox",
     "setup": "setup",
+    "dev": "dev",
+    "evidence": "evidence",
 }
 
 

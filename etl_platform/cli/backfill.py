@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from etl_platform.cli.environment import ensure_pools, ensure_postgres_database, run_dagster
+from etl_platform.cli.environment import ensure_pools, ensure_postgres_database, run_dagster, workspace_file
 from etl_platform.core.stages import DAILY_JOB
 
 MAX_PARALLEL = 4  # the etl/parallel tag limits configured in dagster.yaml
@@ -31,8 +31,8 @@ def submit(start: dt.date, end: dt.date, parallel: int) -> int:
         [
             "job",
             "backfill",
-            "-m",
-            "etl_platform.definitions",
+            "-w",
+            str(workspace_file()),
             "-j",
             DAILY_JOB,
             "--from",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from urllib.parse import urlparse
@@ -13,39 +12,74 @@ from dotenv import dotenv_values
 from etl_platform.core.stages import DNC_REGISTRY, VENDOR_POOLS
 
 
+def _is_checkout(folder: Path) -> bool:
+    return (folder / "pyproject.toml").is_file() and (folder / "etl_platform").is_dir()
+
+
 def _project_root() -> Path:
-    """Where .env, .sandbox/ and logs/ live: the checkout this package is in (a source or editable
-    install), else (an installed wheel) the folder the command is started from."""
-    checkout = Path(__file__).resolve().parents[2]
-    return checkout if (checkout / "pyproject.toml").is_file() and (checkout / "etl_platform").is_dir() else Path.cwd()
+    """Where .env, .sandbox/ and logs/ live: the checkout the command is started in; else the checkout this
+    package is installed from (editable); else (an installed wheel) the folder the command is started from.
+    The current folder comes first, so a command run in a second checkout never writes into the first."""
+    here = Path.cwd()
+    if _is_checkout(here):
+        return here
+    installed = Path(__file__).resolve().parents[2]
+    return installed if _is_checkout(installed) else here
 
 
 PROJECT_ROOT = _project_root()
-PATH_VARIABLES = ("DNC_REGISTRY_PATH", "DNC_SOURCE_DIR", "ETL_BASELINES_PATH")
+PATH_VARIABLES = ("DNC_REGISTRY_PATH", "DNC_SOURCE_DIR", "ETL_BASELINES_PATH", "DAGSTER_COMPUTE_LOG_DIR")
 # Dagster's CLI applies a .env in its working directory *over* the environment. The commands here have
-# already merged .env (exported variables win), so they start Dagster from a folder without one.
+# already merged the settings (exported variables win), so they start Dagster from a folder without one.
 DAGSTER_CWD = PROJECT_ROOT / "logs"
+# The sandbox's settings: what a fresh checkout runs against when nothing else is configured.
+SANDBOX_DEFAULTS = ".env.example"
 
 
-def load_env(root: Path = PROJECT_ROOT) -> Path:
-    """Fill os.environ from `.env` (created from `.env.example` when missing) without overriding what the
-    caller already exported; point DAGSTER_HOME at the project's dagster.yaml when unset.
+def settings_sources(root: Path, environ) -> tuple[Path | None, dict[str, str]]:
+    """Which file fills in what the environment does not set, and its values. Precedence, explicit:
+    1. variables exported in the environment;
+    2. the project's `.env`, when there is one (a team's own settings);
+    3. the sandbox defaults (`.env.example`), only when neither of those configures Snowflake at all:
+       filling gaps in a production environment with sandbox values would retarget it.
+    The commands never write a `.env`: one in the project folder would also be applied by `dagster` and
+    `dg` started there, over the environment."""
+    env_file = root / ".env"
+    if env_file.is_file():
+        return env_file, {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+    if "SNOWFLAKE_ACCOUNT" not in environ and (root / SANDBOX_DEFAULTS).is_file():
+        return root / SANDBOX_DEFAULTS, {k: v for k, v in dotenv_values(root / SANDBOX_DEFAULTS).items() if v}
+    return None, {}
+
+
+def load_env(root: Path = PROJECT_ROOT) -> Path | None:
+    """Fill os.environ from the settings file `settings_sources` picks, never overriding what the caller
+    exported; warn (naming variables, never values) when `.env` disagrees with the environment; point
+    DAGSTER_HOME at the project's dagster.yaml when unset.
 
     The one place the package writes the process environment, on purpose: it runs once, first thing in a
     command (`etl-platform`'s group callback), and what it sets is what the Dagster instance (DAGSTER_HOME,
     DAGSTER_POSTGRES_URL in dagster.yaml) and the child `dagster` processes read."""
-    env_file = root / ".env"
-    if not env_file.exists() and (root / ".env.example").exists():
-        shutil.copyfile(root / ".env.example", env_file)
-    for key, value in (dotenv_values(env_file) if env_file.exists() else {}).items():
-        if value is not None and key not in os.environ:
+    import click
+
+    source, values = settings_sources(root, os.environ)
+    differing = sorted(k for k, v in values.items() if k in os.environ and os.environ[k] != v)
+    if differing and source is not None and source.name == ".env":
+        click.echo(
+            f"warning: {source} sets {', '.join(differing)} differently from the environment; etl-platform uses "
+            "the exported values, but `dagster`/`dg` started in that folder would use the file's",
+            err=True,
+        )
+    for key, value in values.items():
+        if key not in os.environ:
             os.environ[key] = value
     for key in PATH_VARIABLES:
-        # Relative paths in .env mean "in the project", wherever a command is started from.
+        # Relative paths mean "in the project", wherever a command is started from.
         if os.environ.get(key) and not Path(os.environ[key]).is_absolute():
             os.environ[key] = str(root / os.environ[key])
     os.environ.setdefault("DAGSTER_HOME", str(root))
-    return env_file
+    os.environ.setdefault("DAGSTER_COMPUTE_LOG_DIR", str(Path(os.environ["DAGSTER_HOME"]) / "storage" / "compute_logs"))
+    return source
 
 
 def instance_db_problem(url: str | None, timeout: int = 5) -> str | None:
@@ -104,6 +138,26 @@ def dagster_bin() -> str:
 
     candidate = Path(sys.executable).with_name("dagster")
     return str(candidate) if candidate.exists() else "dagster"
+
+
+CODE_LOCATION = "etl_platform"  # the location's name in workspace.yaml, the image and docs/deployment.md
+
+
+def workspace_file() -> Path:
+    """The workspace the daemon and webserver load (the project's workspace.yaml; written into logs/ for an
+    installed wheel). Submitting through it records the code location under the name the daemon knows: a
+    backfill submitted with `-m etl_platform.definitions` would name its location after the module, and a
+    daemon serving `etl_platform` could not run it."""
+    project = PROJECT_ROOT / "workspace.yaml"
+    if project.is_file():
+        return project
+    DAGSTER_CWD.mkdir(parents=True, exist_ok=True)
+    generated = DAGSTER_CWD / "workspace.yaml"
+    generated.write_text(
+        "load_from:\n  - python_module:\n      module_name: etl_platform.definitions\n"
+        f"      location_name: {CODE_LOCATION}\n"
+    )
+    return generated
 
 
 def materialize_args(partition: str) -> list[str]:

@@ -49,7 +49,13 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _scrub_secrets(text: str, environ) -> str:
-    for key in ("SNOWFLAKE_PASSWORD", "IDICORE_CLIENT_SECRET", "CCC_LOGIN_ID"):
+    for key in (
+        "SNOWFLAKE_PASSWORD",
+        "SNOWFLAKE_PRIVATE_KEY",
+        "SNOWFLAKE_PRIVATE_KEY_PASSPHRASE",
+        "IDICORE_CLIENT_SECRET",
+        "CCC_LOGIN_ID",
+    ):
         if environ.get(key):
             text = text.replace(environ[key], "***")
     return text
@@ -111,13 +117,16 @@ def probe_daemon(environ) -> tuple[str, str]:
 def probe_snowflake(environ) -> tuple[str, str]:
     import snowflake.connector
 
+    from etl_platform.adapters.snowflake_keys import checked_auth, connector_auth_args
     from etl_platform.adapters.warehouse import connection_args_from_env
 
+    account = environ["SNOWFLAKE_ACCOUNT"]
+    auth, fingerprint = checked_auth(environ)  # a key that cannot load is named here, before any connection
     args = connection_args_from_env(environ) | {"login_timeout": PROBE_TIMEOUT, "network_timeout": PROBE_TIMEOUT}
     conn = snowflake.connector.connect(
-        account=environ["SNOWFLAKE_ACCOUNT"],
+        account=account,
         user=environ["SNOWFLAKE_USER"],
-        password=environ["SNOWFLAKE_PASSWORD"],
+        **connector_auth_args(environ),
         database=environ["SNOWFLAKE_DATABASE"],
         schema=environ["SNOWFLAKE_SCHEMA"],
         warehouse=environ.get("SNOWFLAKE_WAREHOUSE"),
@@ -130,7 +139,8 @@ def probe_snowflake(environ) -> tuple[str, str]:
         cur.fetchall()
     finally:
         conn.close()
-    return UP, "connected; LEADS readable"
+    signed_in = auth.describe() + (f", key {fingerprint}" if fingerprint else "")
+    return UP, f"connected ({signed_in}); LEADS readable"
 
 
 def probe_idicore(environ) -> tuple[str, str]:

@@ -20,6 +20,7 @@ from etl_platform.cli.environment import (
 from etl_platform.cli.sandbox import check_profile, sandbox_start
 from etl_platform.cli.trace import print_trace
 from etl_platform.core.stages import DNC_REGISTRY
+from etl_platform.core.target import describe_target, warehouse_target
 
 LOGS = PROJECT_ROOT / "logs"
 
@@ -29,7 +30,7 @@ def yesterday() -> str:
 
 
 def uses_sandbox() -> bool:
-    return os.environ.get("SNOWFLAKE_HOST") in ("127.0.0.1", "localhost")
+    return warehouse_target(os.environ)["sandbox"] == "yes"
 
 
 def _tail(path: Path, lines: int = 25) -> str:
@@ -85,6 +86,7 @@ def latest_run_of(partition: str) -> str | None:
 def materialize_partition(partition: str, verbose: bool = False) -> int:
     """The plain Dagster CLI for one partition of the daily assets, then the run's trace."""
     log_file = None if verbose else LOGS / f"run-{partition}.log"
+    click.echo(f"warehouse target: {describe_target(os.environ)}")
     click.echo(f"materializing {partition} with `dagster asset materialize` (event log: {log_file or 'console'})")
     started = time.perf_counter()
     code = run_dagster(materialize_args(partition), log_file)

@@ -86,6 +86,66 @@ def upload_records(rows: list[tuple], scrubbed_at: dt.datetime) -> list[dict]:
     return [dict(zip(RESULT_COLUMNS, (*row[:stamp_at], stamp, *row[stamp_at + 1 :]), strict=True)) for row in rows]
 
 
+def _text(value: object) -> str | None:
+    if _missing(value) or value is pd.NaT:
+        return None
+    if isinstance(value, dt.datetime | pd.Timestamp):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def evidence_records(
+    rows: list[tuple], litigator: pd.DataFrame, dnc: pd.DataFrame, recorded_at: dt.datetime
+) -> list[dict]:
+    """What SCRUB_EVIDENCE keeps for every result row with a phone: both verdicts with their reasons, when CCC
+    answered, the DNC registry copy (area code, date, file) that answered, the final verdict and the run."""
+    lit = {
+        phone: (status, reason, answered)
+        for phone, status, reason, answered in zip(
+            litigator["PHONE"].tolist(),
+            litigator["LITIGATOR_STATUS"].tolist(),
+            litigator["LITIGATOR_REASON"].tolist(),
+            (
+                litigator["CCC_ANSWERED_AT"] if "CCC_ANSWERED_AT" in litigator else pd.Series([None] * len(litigator))
+            ).tolist(),
+            strict=True,
+        )
+    }
+    columns = ["DNC_STATUS", "DNC_REASON", "DNC_AREA_CODE", "DNC_COPY_DATE", "DNC_SOURCE_FILE"]
+    dn = {row[0]: row[1:] for row in dnc.reindex(columns=["PHONE", *columns]).itertuples(index=False, name=None)}
+    at = {name: i for i, name in enumerate(RESULT_COLUMNS)}
+    stamp = recorded_at.strftime("%Y-%m-%d %H:%M:%S.%f")
+    records = []
+    for row in rows:
+        phone = row[at["PHONE"]]
+        if phone is None:
+            continue
+        lit_status, lit_reason, answered = lit.get(phone, ("unknown", "not_scrubbed", None))
+        dnc_values = dn.get(phone, ("unknown", "not_scrubbed", None, None, None))
+        records.append(
+            {
+                "PHONE": phone,
+                "PARTITION_DATE": row[at["PARTITION_DATE"]],
+                "RUN_ID": row[at["RUN_ID"]],
+                "LEAD_ID": row[at["LEAD_ID"]],
+                "LITIGATOR_STATUS": row[at["LITIGATOR_STATUS"]],
+                "LITIGATOR_REASON": _text(lit_reason),
+                "CCC_ANSWERED_AT": _text(answered),
+                "DNC_STATUS": row[at["DNC_STATUS"]],
+                "DNC_REASON": _text(dnc_values[1]),
+                "DNC_AREA_CODE": _text(dnc_values[2]),
+                "DNC_COPY_DATE": _text(dnc_values[3]),
+                "DNC_SOURCE_FILE": _text(dnc_values[4]),
+                "CALLABLE": bool(row[at["CALLABLE"]]),
+                "BLOCK_REASON": row[at["BLOCK_REASON"]],
+                "RECORDED_AT": stamp,
+            }
+        )
+    return records
+
+
 def block_counts(results: pd.DataFrame) -> dict[str, int]:
     """Blocked rows by the kind of each reason (a row blocked for two reasons counts under both)."""
     blocked = results.loc[~results["CALLABLE"], "BLOCK_REASON"].str.split(";").explode()

@@ -14,10 +14,12 @@ import dagster as dg
 from pydantic import Field
 
 from etl_platform.adapters.dnc_store import DncStore
+from etl_platform.adapters.snowflake_keys import checked_auth
 from etl_platform.adapters.vendors.ccc import CccClient
 from etl_platform.adapters.vendors.idicore import IdiCoreClient
 from etl_platform.adapters.warehouse import connection_args_from_env
 from etl_platform.core.settings import Settings, VendorCallPolicy
+from etl_platform.core.snowflake_auth import KEY_PAIR, PASSPHRASE, PASSWORD, PASSWORD_METHOD, PRIVATE_KEY_PATH
 from etl_platform.core.stages import LEAD_CONTACTS, LITIGATOR_SCRUB
 from etl_platform.defs.snowflake_resource import SnowflakeResource
 
@@ -89,14 +91,29 @@ def _call_fields(settings: Settings, vendor: str) -> dict[str, float | int]:
 
 
 def snowflake_resource(environ: Mapping[str, str], settings: Settings) -> SnowflakeResource:
+    """The dagster-snowflake resource signing in with the one method the environment sets (key-pair,
+    password or programmatic access token, or an authenticator). A private key is loaded and checked here,
+    when the definitions load, so a wrong passphrase is one clear error now, not a misleading one at the
+    first connection. Secrets stay `EnvVar`s: resolved in the run, never shown in the UI."""
+    auth, _ = checked_auth(environ)
+    sign_in: dict[str, object] = {}
+    if auth.method == KEY_PAIR:
+        field_name = "private_key_path" if auth.variable == PRIVATE_KEY_PATH else "private_key"
+        sign_in[field_name] = dg.EnvVar(auth.variable)
+        if auth.encrypted:
+            sign_in["private_key_password"] = dg.EnvVar(PASSPHRASE)
+    elif auth.method == PASSWORD_METHOD:
+        sign_in["password"] = dg.EnvVar(PASSWORD)
+    if auth.authenticator:
+        sign_in["authenticator"] = auth.authenticator
     return SnowflakeResource(
         account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
         user=dg.EnvVar("SNOWFLAKE_USER"),
-        password=dg.EnvVar("SNOWFLAKE_PASSWORD"),
         database=dg.EnvVar("SNOWFLAKE_DATABASE"),
         schema=dg.EnvVar("SNOWFLAKE_SCHEMA"),
         warehouse=dg.EnvVar("SNOWFLAKE_WAREHOUSE"),
         role=dg.EnvVar("SNOWFLAKE_ROLE"),
+        **sign_in,
         # SnowflakeResource has no host/port/protocol fields; the connector takes them as extra args.
         additional_snowflake_connection_args=connection_args_from_env(
             environ, settings.snowflake_statement_timeout_seconds, settings.snowflake_lock_timeout_seconds

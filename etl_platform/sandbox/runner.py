@@ -24,6 +24,7 @@ from etl_platform.sandbox import ccc as ccc_app
 from etl_platform.sandbox import idicore as idicore_app
 from etl_platform.sandbox.faults import Behaviour, parse_faults
 from etl_platform.sandbox.http_common import Counters
+from etl_platform.sandbox.snowflake_login import SnowflakeLogin
 from etl_platform.sandbox.world import COVERED_AREA_CODES, POOL_PER_AREA_CODE, World
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ class SandboxSettings:
     faults: str | None = None
     registry_age_days: int = 2
     persist_snowflake: bool = True
+    # PEM public keys the sandbox warehouse accepts for key-pair sign-in (the user's RSA_PUBLIC_KEY).
+    snowflake_public_keys: tuple[Path, ...] = ()
 
     @classmethod
     def from_env(cls, root: Path, environ=os.environ) -> SandboxSettings:
@@ -104,6 +107,9 @@ class SandboxSettings:
             ccc_rate_limit=num("SANDBOX_CCC_RATE_LIMIT", 1000 / 60),
             rate_mode=environ.get("SANDBOX_RATE_MODE") or "bucket",
             faults=environ.get("SANDBOX_FAULTS") or None,
+            snowflake_public_keys=tuple(
+                Path(p) for p in (environ.get("SANDBOX_SNOWFLAKE_PUBLIC_KEYS") or "").split(os.pathsep) if p
+            ),
         )
 
 
@@ -157,8 +163,16 @@ class Sandbox:
             (s.root / "snowflake").mkdir(exist_ok=True)
             fakesnow.server.shared_fs = FakeSnow(db_path=s.root / "snowflake")
         creds = SANDBOX_CREDENTIALS
+        self.snowflake_login = SnowflakeLogin(
+            fakesnow.server.app,
+            account=creds["SNOWFLAKE_ACCOUNT"],
+            user=creds["SNOWFLAKE_USER"],
+            passwords={creds["SNOWFLAKE_PASSWORD"]},
+        )
+        for key_file in s.snowflake_public_keys:
+            self.snowflake_login.register_public_key(Path(key_file).read_bytes())
         apps = [
-            (fakesnow.server.app, s.snowflake_port),
+            (self.snowflake_login, s.snowflake_port),
             (
                 idicore_app.create_app(
                     self.world,
@@ -199,7 +213,8 @@ class Sandbox:
         self.stop()
 
     # --- data -------------------------------------------------------------------------------------
-    def connect(self):
+    def connect(self, **auth):
+        """A connector session on the sandbox warehouse: the sandbox password unless `auth` says otherwise."""
         import snowflake.connector
 
         from etl_platform.adapters.warehouse import connection_args_from_env
@@ -208,7 +223,7 @@ class Sandbox:
         return snowflake.connector.connect(
             account=env["SNOWFLAKE_ACCOUNT"],
             user=env["SNOWFLAKE_USER"],
-            password=env["SNOWFLAKE_PASSWORD"],
+            **(auth or {"password": env["SNOWFLAKE_PASSWORD"]}),
             database=env["SNOWFLAKE_DATABASE"],
             schema=env["SNOWFLAKE_SCHEMA"],
             **connection_args_from_env(env),

@@ -33,7 +33,17 @@ def test_backfill_submitted_from_the_cli_is_run_by_the_daemon(
             break
         time.sleep(2)
     assert len(runs) == len(DAYS), daemon.read_text()[-3000:]
-    assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in runs), [r.dagster_run.status for r in runs]
+    failures = [
+        e.message
+        for r in runs
+        if r.dagster_run.status != dg.DagsterRunStatus.SUCCESS
+        for e in instance.all_logs(r.dagster_run.run_id)
+        if e.is_dagster_event and e.dagster_event.event_type_value in ("STEP_FAILURE", "RUN_FAILURE", "ENGINE_EVENT")
+    ]
+    assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in runs), (
+        failures[-6:],
+        runs[0].dagster_run.remote_job_origin,
+    )
     backfill = instance.get_backfill(backfill.backfill_id)
     assert backfill.status in (BulkActionStatus.COMPLETED, BulkActionStatus.COMPLETED_SUCCESS), backfill.status
     assert all(r.dagster_run.tags.get("etl/parallel") == "2" for r in runs)

@@ -71,7 +71,7 @@ def test_settings_shape_the_definitions(settings):
     from etl_platform.definitions import build_definitions
 
     other = settings.model_copy(update={"step_retry_max": 7, "partitions_start": dt.date(2026, 6, 1)})
-    built = build_definitions(other, {})
+    built = build_definitions(other, {"SNOWFLAKE_PASSWORD": "unused: nothing connects"})
     node = built.resolve_asset_graph().get(dg.AssetKey("lead_contacts"))
     assert node.partitions_def.get_first_partition_key() == "2026-06-01"
     assert built.resolve_assets_def("lead_contacts").op.retry_policy.max_retries == 7
@@ -84,3 +84,22 @@ def test_a_command_given_an_invalid_setting_says_so_in_one_line(monkeypatch):
     out = cli_in_process("analyze", "--last", "1")
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert "invalid configuration" in out.stderr and "VENDOR_MAX_ERROR_SHARE" in out.stderr
+
+
+def test_a_dotenv_that_overrides_an_exported_variable_is_named_loudly(dagster_home, tmp_path):
+    """`dagster` applies a .env in its working directory over the environment: the code location names each
+    variable it overrode (never a value), so a production run cannot be retargeted silently."""
+    (tmp_path / ".env").write_text("SNOWFLAKE_DATABASE=SANDBOX_DB_FROM_FILE\nSNOWFLAKE_SCHEMA=SAME_SCHEMA\n")
+    result = validate(tmp_path, SNOWFLAKE_DATABASE="PROD_DB_EXPORTED", SNOWFLAKE_SCHEMA="SAME_SCHEMA")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    (warning,) = [line for line in output.splitlines() if "sets SNOWFLAKE_DATABASE to other values" in line]
+    assert "SNOWFLAKE_SCHEMA" not in warning, "an equal value is not an override"
+    assert "PROD_DB_EXPORTED" not in output and "SANDBOX_DB_FROM_FILE" not in output
+
+
+def test_a_missing_or_double_snowflake_credential_stops_the_code_location(dagster_home, tmp_path):
+    result = validate(tmp_path, SNOWFLAKE_PRIVATE_KEY_PATH=str(tmp_path / "rsa_key.p8"))  # beside the password
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "set exactly one of" in output and "SNOWFLAKE_PRIVATE_KEY_PATH and SNOWFLAKE_PASSWORD" in output

@@ -108,13 +108,17 @@ def test_dnc_lookup_validates_exactly_like_the_nanp_rule(tmp_path, phones):
         store.load(source)
     frame = store.lookup_frame(phones, dt.date(2026, 11, 21))
     assert sorted(frame["PHONE"]) == sorted(set(phones)), "one row per distinct phone, none lost"
-    for phone, status, reason in frame.itertuples(index=False):
+    for phone, status, reason in frame[["PHONE", "STATUS", "REASON"]].itertuples(index=False):
         invalid = reason == "invalid_number"
         assert invalid == (not is_valid_nanp(phone)), phone
         if invalid:
             assert status == "unknown"
         elif phone == "2022345678":
             assert status == "listed"
+    # The evidence of each verdict: the copy that answered, for every phone of a covered area code.
+    covered = frame[frame["PHONE"].str[:3].eq("202") & frame["REASON"].ne("invalid_number")]
+    assert set(covered["SOURCE_FILE"]) <= {"dnc_202_2026-11-20.txt"}
+    assert set(covered["COPY_DATE"].astype(str)) <= {"2026-11-20"}
 
 
 def test_dnc_copy_dated_in_the_future_is_not_trusted(tmp_path):

@@ -8,6 +8,7 @@ with 400, so a 400 is bisected to isolate it.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Sequence
 
@@ -65,6 +66,8 @@ class CccClient(VendorClient):
     def __init__(self, *, url: str, login_id: str, batch_size: int, policy: VendorCallPolicy):
         super().__init__(policy)
         self.url, self.login_id, self.batch_size = url, login_id, batch_size
+        # phone -> when CCC's answer for it arrived (UTC, naive): the evidence of the litigator verdict.
+        self.answered_at: dict[str, dt.datetime] = {}
         if not 1 <= self.batch_size <= CCC_MAX_BATCH:
             raise ValueError(f"CCC batch size must be between 1 and {CCC_MAX_BATCH}")
 
@@ -113,4 +116,7 @@ class CccClient(VendorClient):
                     err.kind, f"CCC answered HTTP {response.status_code}: check CCC_LOGIN_ID and CCC_LITIGATOR_URL"
                 )
             raise err
-        return parse_litigator_reply(batch, response)
+        outcomes = parse_litigator_reply(batch, response)
+        answered = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        self.answered_at.update({p: answered for p, o in outcomes.items() if o.status != Litigator.UNKNOWN})
+        return outcomes

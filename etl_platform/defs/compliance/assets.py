@@ -34,6 +34,10 @@ def outcome_frame(outcomes: dict[str, ScrubOutcome], prefix: str) -> pd.DataFram
     )
 
 
+# The registry copy behind each DNC verdict, kept for SCRUB_EVIDENCE (lead_results).
+DNC_EVIDENCE = {"AREA_CODE": "DNC_AREA_CODE", "COPY_DATE": "DNC_COPY_DATE", "SOURCE_FILE": "DNC_SOURCE_FILE"}
+
+
 def status_counts(frame: pd.DataFrame, column: str) -> dict[str, int]:
     return {f"status_{k}": int(v) for k, v in frame[column].value_counts().items()}
 
@@ -135,6 +139,8 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             raise dg.Failure(f"CCC configuration error: {err}", allow_retries=False) from None
         vendor_seconds = time.perf_counter() - vendor_started
         frame = outcome_frame(outcomes, "LITIGATOR")
+        # When CCC answered for each phone (none for a phone it never answered for): SCRUB_EVIDENCE.
+        frame["CCC_ANSWERED_AT"] = frame["PHONE"].map(client.answered_at)
         failed = vendor_unknown(frame, "LITIGATOR", LITIGATOR_SCRUB.vendor)
         if error_share_exceeded(failed, len(frame), settings.vendor_max_error_share):
             raise dg.Failure(
@@ -177,8 +183,8 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         frame = (
             pd.concat(batches, ignore_index=True)
             if batches
-            else pd.DataFrame(columns=["PHONE", "STATUS", "REASON"], dtype=object)
-        ).rename(columns={"STATUS": "DNC_STATUS", "REASON": "DNC_REASON"})
+            else pd.DataFrame(columns=["PHONE", "STATUS", "REASON", *DNC_EVIDENCE], dtype=object)
+        ).rename(columns={"STATUS": "DNC_STATUS", "REASON": "DNC_REASON"} | DNC_EVIDENCE)
         fail_if_registry_cannot_vouch(frame, store, scrub_day, settings)
         reasons = frame["DNC_REASON"].dropna().value_counts()
         record.add(

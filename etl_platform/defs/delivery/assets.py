@@ -13,6 +13,7 @@ from etl_platform.core.results import (
     RESULT_COLUMNS,
     ROWS_WRITTEN_CHECK,
     block_counts,
+    evidence_records,
     result_rows,
     results_data_checks,
     upload_records,
@@ -24,11 +25,20 @@ from etl_platform.defs.monitoring.alerts import freshness_policy
 from etl_platform.defs.partitions import daily_partitions, day_of
 from etl_platform.defs.snowflake_resource import SnowflakeResource
 from etl_platform.defs.step_outputs import forget_partition
+from etl_platform.defs.target import announce_target
 
 
-def replace_partition(warehouse: Warehouse, run_id: str, day: dt.date, records: list[dict], letters: list[dict]) -> int:
-    """Results and dead letters of the partition replaced together, in one transaction: every lead is in
-    exactly one table, and a failure leaves the previous partition as it was. Returns the rows stored."""
+def replace_partition(
+    warehouse: Warehouse,
+    run_id: str,
+    day: dt.date,
+    records: list[dict],
+    letters: list[dict],
+    evidence: list[dict] = (),
+) -> int:
+    """Results and dead letters of the partition replaced together, and the verdicts' evidence appended, in
+    one transaction: every lead is in exactly one table, the evidence matches what the dialers read, and a
+    failure leaves everything as it was. Returns the rows stored."""
     with warehouse.session() as session:
         session.ensure_tables(run_id)
         with session.transaction():
@@ -36,12 +46,15 @@ def replace_partition(warehouse: Warehouse, run_id: str, day: dt.date, records: 
             session.execute("delete_dead_letters", [day])
             inserted = session.insert_json("insert_results", records)
             dead_inserted = session.insert_json("insert_dead_letters", letters)
+            evidence_inserted = session.insert_json("insert_evidence", list(evidence))
             (stored,) = session.rows("count_results_partition", [day])[0]
-            if (inserted, dead_inserted, stored) != (len(records), len(letters), len(records)):
+            written = (inserted, dead_inserted, stored, evidence_inserted)
+            if written != (len(records), len(letters), len(records), len(evidence)):
                 # Raising inside the transaction rolls it back: the previous partition stays as it was.
                 raise dg.Failure(
-                    f"wrote {inserted}/{len(records)} results ({stored} stored) and "
-                    f"{dead_inserted}/{len(letters)} dead letters; rolled back"
+                    f"wrote {inserted}/{len(records)} results ({stored} stored), "
+                    f"{dead_inserted}/{len(letters)} dead letters and {evidence_inserted}/{len(evidence)} "
+                    "evidence rows; rolled back"
                 )
     return int(stored)
 
@@ -89,8 +102,10 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 allow_retries=False,
             )
         records = upload_records(rows, scrubbed_at)
+        evidence = evidence_records(rows, litigator_scrub, dnc_scrub, scrubbed_at)
+        target = announce_target(context)  # said again just before the write
         stored = replace_partition(
-            Warehouse.from_settings(snowflake, settings, day), context.run_id, day, records, letters
+            Warehouse.from_settings(snowflake, settings, day), context.run_id, day, records, letters, evidence
         )
         checks[ROWS_WRITTEN_CHECK] = (stored == len(records), {"computed": len(records), "stored": stored})
         record.add(
@@ -100,6 +115,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             callable=int(results["CALLABLE"].sum()),
             blocked=int((~results["CALLABLE"]).sum()),
             dead_letters=len(letters),
+            evidence_rows=len(evidence),
             **block_counts(results),
         )
         context.log.info("uploaded %d rows for %s: %d callable", len(results), day, int(results["CALLABLE"].sum()))
@@ -108,7 +124,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         removed = forget_partition(context.instance, day.isoformat())
         context.log.info("deleted %d stored step outputs of %s", removed, day)
         metadata = record.metadata()
-        yield dg.MaterializeResult(metadata=metadata)
+        yield dg.MaterializeResult(metadata=metadata | target)
         for name, (passed, check_figures) in checks.items():
             yield dg.AssetCheckResult(
                 check_name=name, passed=bool(passed), metadata=check_figures, severity=dg.AssetCheckSeverity.ERROR

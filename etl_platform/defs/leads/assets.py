@@ -12,6 +12,7 @@ from etl_platform.core.stages import LEADS_SOURCE, NEW_LEADS, RAW_LEADS, StageRe
 from etl_platform.defs.checks import stage_check_specs, stage_checks
 from etl_platform.defs.partitions import daily_partitions, day_of
 from etl_platform.defs.snowflake_resource import SnowflakeResource
+from etl_platform.defs.target import announce_target
 
 LEADS = dg.AssetSpec(
     LEADS_SOURCE,
@@ -59,13 +60,14 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     def raw_leads(context: dg.AssetExecutionContext, snowflake: SnowflakeResource):
         record = StageRecord(RAW_LEADS.asset)
         day = day_of(context)
+        target = announce_target(context)  # the run's first step: say where it reads and will write
         with Warehouse.from_settings(snowflake, settings, day).session() as session:
             leads = session.frame("extract_leads", day_bounds(day))
         leads = leads.reindex(columns=LEAD_COLUMNS)
         record.add(rows_out=len(leads))
         context.log.info("extracted %d leads", len(leads))
         metadata = record.metadata()
-        yield dg.Output(leads, metadata=metadata)
+        yield dg.Output(leads, metadata=metadata | target)
         yield from stage_checks(context, RAW_LEADS.asset, metadata, settings)
 
     @dg.asset(

@@ -28,7 +28,11 @@ SELECT
         WHEN c.copy_date IS NULL THEN 'area_code_not_covered'
         WHEN c.copy_date < ? THEN 'registry_stale'
         WHEN c.copy_date > ? THEN 'registry_future_dated'
-    END AS REASON
+    END AS REASON,
+    -- The evidence behind the verdict: which registry copy (area code, date, file) answered for the phone.
+    c.area_code AS AREA_CODE,
+    c.copy_date AS COPY_DATE,
+    c.source_file AS SOURCE_FILE
 FROM parsed p
 LEFT JOIN coverage c ON c.area_code = CAST(p.number // 10000000 AS VARCHAR)
 LEFT JOIN numbers n ON n.phone = p.number

@@ -1,0 +1,93 @@
+"""The deployment as separate processes (deployment.py: `dagster code-server start`, the webserver, the
+daemon, one PostgreSQL instance): a partition submitted through the webserver's GraphQL endpoint runs to
+success; a queued run whose code server goes away waits for it instead of failing
+(`max_user_code_failure_retries` in dagster.yaml), and finishes once it is back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import dagster as dg
+from dagster._core.storage.dagster_run import DagsterRun
+from dagster._core.utils import make_new_run_id
+
+from etl_platform.core.stages import DAILY_JOB
+from etl_platform_tests.deployment import LOCATION, wait_for
+
+FIRST_DAY = dt.date(2026, 4, 8)
+WAITING_DAY = dt.date(2026, 4, 9)
+HOLD_TAG = {"etl/parallel": "1"}  # dagster.yaml: at most one run with this tag runs at a time
+
+LAUNCH = """
+mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId status } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+  }
+}"""
+STATUS = """
+query Status($runId: ID!) {
+  runOrError(runId: $runId) { __typename ... on Run { status tags { key value } } }
+}"""
+
+
+def launch(deployment, day: dt.date, tags: dict[str, str] | None = None) -> str:
+    tags = {"dagster/partition": day.isoformat()} | (tags or {})
+    params = {
+        "selector": {"repositoryLocationName": LOCATION, "repositoryName": "__repository__", "jobName": DAILY_JOB},
+        "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
+        "runConfigData": {},
+    }
+    result = deployment.graphql(LAUNCH, {"params": params})["launchRun"]
+    assert result["__typename"] == "LaunchRunSuccess", result
+    return result["run"]["runId"]
+
+
+def status(deployment, run_id: str) -> str:
+    return deployment.graphql(STATUS, {"runId": run_id})["runOrError"]["status"]
+
+
+def finished(deployment, run_id: str) -> str | None:
+    state = status(deployment, run_id)
+    return state if state in ("SUCCESS", "FAILURE", "CANCELED") else None
+
+
+def test_a_partition_submitted_through_the_webserver_runs_on_the_code_server(deployment, registry_loaded, sandbox):
+    sandbox.seed_leads([FIRST_DAY], per_day=20)
+    run_id = launch(deployment, FIRST_DAY)
+    outcome = wait_for("the run to finish", lambda: finished(deployment, run_id), 180, deployment.processes)
+    assert outcome == "SUCCESS", deployment.logs()
+
+
+def test_a_queued_run_waits_for_its_code_server_and_finishes_when_it_is_back(
+    deployment, deployed_instance, registry_loaded, sandbox
+):
+    """The run is held in the queue (a stand-in run occupies the `etl/parallel=1` limit) while the code server
+    is stopped; then the queue is released: the daemon cannot reach the code server, puts the run back in the
+    queue instead of failing it, and launches it once the code server is back."""
+    sandbox.seed_leads([WAITING_DAY], per_day=20)
+    holder = deployed_instance.add_run(
+        DagsterRun(job_name="queue_holder", run_id=make_new_run_id(), status=dg.DagsterRunStatus.STARTED, tags=HOLD_TAG)
+    )
+    try:
+        run_id = launch(deployment, WAITING_DAY, HOLD_TAG)
+        time.sleep(1.5)  # several dequeue rounds of the daemon
+        assert status(deployment, run_id) == "QUEUED", "held behind the stand-in run"
+        deployment.stop_code_server()
+    finally:
+        deployed_instance.report_run_canceled(holder, "test: release the queue")
+
+    def retried() -> bool:
+        events = deployed_instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)
+        return any("failed to reach the user code server, re-submitting" in (e.message or "") for e in events)
+
+    wait_for("the daemon to try, fail to reach the code server and requeue", retried, 60)
+    time.sleep(1.5)
+    assert status(deployment, run_id) == "QUEUED", "the run waits for its code server, it does not fail"
+
+    deployment.start_code_server()
+    outcome = wait_for("the run to finish", lambda: finished(deployment, run_id), 180, deployment.processes)
+    assert outcome == "SUCCESS", deployment.logs()
