@@ -31,7 +31,7 @@ run: install
 ## The test suite, every tier (real sandbox servers, real PostgreSQL, Dagster runs end to end).
 test: install
 	./scripts/ensure_postgres.sh
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 ## One tier: unit (no servers, seconds), integration (sandbox + PostgreSQL), e2e (Dagster runs).
 test-unit: install
@@ -43,7 +43,7 @@ test-integration: install
 
 test-e2e: install
 	./scripts/ensure_postgres.sh
-	$(BIN)/pytest etl_platform_tests/e2e
+	$(BIN)/pytest -n 2 --dist loadfile etl_platform_tests/e2e
 
 ## Benchmarks (not tests): BENCH="e2e overhead scale client dnc" (default all), REPEATS=3; see README.
 bench: install

@@ -191,3 +191,18 @@ def test_stage_metadata_is_numeric_and_named(day1_run):
         assert meta["stage_seconds"].value >= 0
     contacts = result.asset_materializations_for_node("lead_contacts")[0].metadata
     assert contacts["idicore_calls"].value >= contacts["searches"].value > 0
+
+
+def test_the_run_says_which_warehouse_it_writes_to(day1_run, instance, sandbox):
+    """In the run's tags (the UI's run list), its first step's log and the metadata of the steps that read and
+    write the warehouse: account, host, database.schema, and that this is the sandbox."""
+    result, _ = day1_run
+    tags = instance.get_run_by_id(result.run_id).tags
+    env = sandbox.env
+    assert tags["etl/warehouse"] == f"{env['SNOWFLAKE_ACCOUNT']}/{env['SNOWFLAKE_DATABASE']}.{env['SNOWFLAKE_SCHEMA']}"
+    assert tags["etl/sandbox"] == "yes"
+    for node in ("raw_leads", "lead_results"):
+        text = result.asset_materializations_for_node(node)[0].metadata["warehouse_target"].value
+        assert text.startswith("the LOCAL SANDBOX: account sandbox at 127.0.0.1:") and env["SNOWFLAKE_SCHEMA"] in text
+    logged = [e.user_message for e in instance.all_logs(result.run_id) if "warehouse target:" in e.user_message]
+    assert logged and env["SNOWFLAKE_PASSWORD"] not in " ".join(logged)

@@ -38,7 +38,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("args", "env", "words"), CASES, ids=[" ".join(c[0]) + str(c[1]) for c in CASES])
+@pytest.mark.parametrize(
+    ("args", "env", "words"), CASES, ids=[" ".join(c[0]) + str(c[1]).replace(CLOSED, "CLOSED") for c in CASES]
+)
 def test_bad_input_gets_one_clear_line_and_a_non_zero_exit(args, env, words, dagster_home, monkeypatch):
     for key, value in env.items():
         monkeypatch.setenv(key, value)

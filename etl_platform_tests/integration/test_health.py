@@ -45,6 +45,8 @@ def test_health_all_up_against_the_sandbox(sandbox, registry_loaded, up_daemon, 
         "dnc registry": UP,
     }, got
     assert sandbox.idicore_counters.snapshot()["counts"].get("searches", 0) == 0, "health must not bill a search"
+    assert "password, from SNOWFLAKE_PASSWORD" in got["snowflake"][1], "the sign-in method, named"
+    assert sandbox.env["SNOWFLAKE_PASSWORD"] not in got["snowflake"][1]
     out = subprocess.run(
         [sys.executable, "-m", "etl_platform.cli", "health", "--json"],
         env=os.environ.copy(),

@@ -103,3 +103,16 @@ def test_passwords_are_checked_too(sandbox):
             assert conn.cursor().execute("SELECT 1").fetchone()[0] == 1
     finally:
         sandbox.snowflake_login.passwords.discard(token)
+
+
+def test_health_signs_in_with_the_key_and_names_it_without_secrets(sandbox, registered_key, key_env, tmp_path):
+    from etl_platform.adapters.snowflake_keys import public_key_fingerprint
+    from etl_platform.cli.health import UP, probe_snowflake
+
+    path = tmp_path / "rsa_key.p8"
+    path.write_bytes(private_pem(registered_key, PASSPHRASE))
+    environ = key_env(SNOWFLAKE_PRIVATE_KEY_PATH=str(path), SNOWFLAKE_PRIVATE_KEY_PASSPHRASE=PASSPHRASE)
+    status, detail = probe_snowflake(environ)
+    assert status == UP, detail
+    assert "key-pair, from SNOWFLAKE_PRIVATE_KEY_PATH" in detail and public_key_fingerprint(registered_key) in detail
+    assert PASSPHRASE not in detail

@@ -1,0 +1,70 @@
+"""Which settings a command uses (README, "Which settings win"): exported variables, then the project's .env,
+then the sandbox defaults only when nothing configures Snowflake; and which folder is the project."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from etl_platform.cli import environment
+from etl_platform.core.target import shadowed_variables
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored():
+    """load_env writes os.environ (that is its job): put it back as it was for the next test."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "etl_platform").mkdir()
+    (tmp_path / ".env.example").write_text("SNOWFLAKE_ACCOUNT=sandbox\nSNOWFLAKE_HOST=127.0.0.1\n")
+    return tmp_path
+
+
+def test_the_sandbox_defaults_apply_only_when_nothing_configures_snowflake(project):
+    source, values = environment.settings_sources(project, {})
+    assert source.name == ".env.example" and values["SNOWFLAKE_HOST"] == "127.0.0.1"
+    # A production environment is never topped up with the sandbox's host: that would retarget it.
+    assert environment.settings_sources(project, {"SNOWFLAKE_ACCOUNT": "acme-prod"}) == (None, {})
+    (project / ".env").write_text("SNOWFLAKE_ACCOUNT=acme-dev\n")
+    source, values = environment.settings_sources(project, {"SNOWFLAKE_ACCOUNT": "acme-prod"})
+    assert source.name == ".env" and values == {"SNOWFLAKE_ACCOUNT": "acme-dev"}
+
+
+def test_exported_variables_win_over_dotenv_and_the_difference_is_named(project, monkeypatch, capsys):
+    (project / ".env").write_text("SNOWFLAKE_DATABASE=SANDBOX_DB\nETL_SCHEDULE_TIME=07:00\n")
+    monkeypatch.setenv("SNOWFLAKE_DATABASE", "PROD_DB")
+    monkeypatch.delenv("ETL_SCHEDULE_TIME", raising=False)
+    for name in ("DAGSTER_HOME", "DAGSTER_COMPUTE_LOG_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    environment.load_env(project)
+    assert os.environ["SNOWFLAKE_DATABASE"] == "PROD_DB" and os.environ["ETL_SCHEDULE_TIME"] == "07:00"
+    warning = capsys.readouterr().err
+    assert "SNOWFLAKE_DATABASE" in warning and "PROD_DB" not in warning and "SANDBOX_DB" not in warning
+    assert not (project / ".env.example").samefile(project / ".env")
+    assert os.environ["DAGSTER_COMPUTE_LOG_DIR"].startswith(str(project))
+
+
+def test_no_command_writes_a_dotenv(project, monkeypatch):
+    for name in ("SNOWFLAKE_ACCOUNT", "DAGSTER_HOME", "DAGSTER_COMPUTE_LOG_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    environment.load_env(project)
+    assert not (project / ".env").exists()
+
+
+def test_the_project_is_the_checkout_the_command_runs_in(project, monkeypatch):
+    monkeypatch.chdir(project)
+    assert environment._project_root() == project  # noqa: SLF001 - not the checkout the package came from
+
+
+def test_a_dotenv_override_is_one_that_changed_a_value():
+    started = {"SNOWFLAKE_DATABASE": "PROD", "SNOWFLAKE_SCHEMA": "S"}
+    dotenv = {"SNOWFLAKE_DATABASE": "SANDBOX", "SNOWFLAKE_SCHEMA": "S", "ONLY_IN_FILE": "x"}
+    assert shadowed_variables(dotenv, started) == ["SNOWFLAKE_DATABASE"]
