@@ -103,3 +103,28 @@ def test_a_missing_or_double_snowflake_credential_stops_the_code_location(dagste
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "set exactly one of" in output and "SNOWFLAKE_PRIVATE_KEY_PATH and SNOWFLAKE_PASSWORD" in output
+
+
+def test_dg_loads_the_project_and_names_a_dotenv_override_too(dagster_home, tmp_path):
+    """The project is a `dg` project ([tool.dg] in pyproject.toml): `dg check defs` loads it. `dg` also applies
+    the project root's .env over the environment, and the same warning names what it overrode."""
+    import sys
+    from pathlib import Path
+
+    project = tmp_path / "project"  # a copy of the project's root: its pyproject.toml, the package linked
+    project.mkdir()
+    (project / "pyproject.toml").write_text((PROJECT_ROOT / "pyproject.toml").read_text())
+    (project / "etl_platform").symlink_to(PROJECT_ROOT / "etl_platform")
+    (project / ".env").write_text("SNOWFLAKE_SCHEMA=SCHEMA_FROM_FILE\n")
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("dg")), "check", "defs"],
+        cwd=project,
+        env=os.environ.copy() | {"SNOWFLAKE_SCHEMA": "SCHEMA_EXPORTED"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "All definitions loaded successfully" in output, output[-3000:]
+    assert "sets SNOWFLAKE_SCHEMA to other values" in output
+    assert "SCHEMA_EXPORTED" not in output and "SCHEMA_FROM_FILE" not in output
