@@ -7,6 +7,8 @@ measured seconds; the learned baseline reads the asset's recent materializations
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
 from etl_platform.adapters.baselines_file import load_baselines
@@ -20,37 +22,53 @@ HISTORY_CHECK = "stage_duration_vs_history"
 ERROR_RATE_CHECK = "vendor_error_rate"
 
 
+def check_spec(
+    name: str, asset: str, partitions_def: dg.PartitionsDefinition | None, description: str, blocking: bool = False
+) -> dg.AssetCheckSpec:
+    """A check spec with the asset's partitions, so each result is recorded for its day and the UI shows a
+    day's check status. The one place the preview warning Dagster 1.13 gives for `partitions_def` on a check
+    spec is silenced: deliberately, because an unpartitioned spec records every result with no day."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*partitions_def on an AssetCheckSpec", category=dg.PreviewWarning)
+        return dg.AssetCheckSpec(
+            name, asset=asset, description=description, blocking=blocking, partitions_def=partitions_def
+        )
+
+
 def plain(metadata: dict) -> dict:
     """Metadata values without their Dagster wrappers."""
     return {k: getattr(v, "value", v) for k, v in metadata.items()}
 
 
-def duration_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
+def duration_check_specs(asset: str, partitions_def: dg.PartitionsDefinition | None) -> list[dg.AssetCheckSpec]:
     name = STAGES[asset].name
     return [
-        dg.AssetCheckSpec(
+        check_spec(
             DURATION_CHECK,
-            asset=asset,
-            description=f"{name} seconds vs baselines.yaml (WARN above typical, ERROR above the concern threshold)",
+            asset,
+            partitions_def,
+            f"{name} seconds vs baselines.yaml (WARN above typical, ERROR above the concern threshold)",
         ),
-        dg.AssetCheckSpec(
+        check_spec(
             HISTORY_CHECK,
-            asset=asset,
-            description=f"{name} seconds vs the median of its own recent partitions (learned baseline)",
+            asset,
+            partitions_def,
+            f"{name} seconds vs the median of its own recent partitions (learned baseline)",
         ),
     ]
 
 
-def stage_check_specs(asset: str) -> list[dg.AssetCheckSpec]:
-    """The duration checks, and the error-rate check when the stage calls a vendor."""
-    specs = duration_check_specs(asset)
+def stage_check_specs(asset: str, partitions_def: dg.PartitionsDefinition | None) -> list[dg.AssetCheckSpec]:
+    """The duration checks, and the error-rate check when the stage calls a vendor, per partition."""
+    specs = duration_check_specs(asset, partitions_def)
     if stage(asset).vendor:
         specs.append(
-            dg.AssetCheckSpec(
+            check_spec(
                 ERROR_RATE_CHECK,
-                asset=asset,
-                description="WARN when more than VENDOR_ALERT_ERROR_SHARE of the vendor calls failed, even if "
-                "the run succeeded after retries",
+                asset,
+                partitions_def,
+                "WARN when more than VENDOR_ALERT_ERROR_SHARE of the vendor calls failed, even if the run "
+                "succeeded after retries",
             )
         )
     return specs
@@ -133,8 +151,8 @@ def stage_checks(
     return results
 
 
-def results_check_specs() -> list[dg.AssetCheckSpec]:
+def results_check_specs(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetCheckSpec]:
     return [
-        dg.AssetCheckSpec(name, asset=LEAD_RESULTS.asset, description=text, blocking=name == COMPLIANCE_CHECK)
+        check_spec(name, LEAD_RESULTS.asset, partitions_def, text, blocking=name == COMPLIANCE_CHECK)
         for name, text in DATA_CHECKS.items()
     ]

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
+from etl_platform.core.results import DATA_CHECKS
 from etl_platform.sandbox.world import COVERED_AREA_CODES
 from etl_platform_tests.conftest import load_registry
 from etl_platform_tests.helpers import (
@@ -160,6 +162,20 @@ def test_vendor_down_fails_the_run_and_keeps_the_previous_partition(vendor, faul
     assert retried, "the step is retried by its RetryPolicy before the run fails"
     assert not result.asset_materializations_for_node("lead_results")
     assert snapshot(cur, FAULT_DAY) == before, "a failed run must leave the previous partition as it was"
+
+    # The compliance checks of lead_results could not run: Dagster leaves them planned in a failed run, which
+    # it shows as "execution failed", never as a failed (red for a reason) compliance check.
+    run = instance.get_run_by_id(result.run_id)
+    assert run.status == dg.DagsterRunStatus.FAILURE
+    for name in DATA_CHECKS:
+        key = dg.AssetCheckKey(dg.AssetKey("lead_results"), name)
+        (record,) = [
+            r
+            for r in instance.event_log_storage.get_asset_check_execution_history(key, limit=20)
+            if r.run_id == result.run_id
+        ]
+        assert record.status == AssetCheckExecutionRecordStatus.PLANNED, (name, record.status)
+        assert record.partition == FAULT_DAY.isoformat()
 
     failure = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE][-1]
     meta = {k: getattr(v, "value", v) for k, v in failure.step_failure_data.user_failure_data.metadata.items()}

@@ -206,3 +206,29 @@ def test_the_run_says_which_warehouse_it_writes_to(day1_run, instance, sandbox):
         assert text.startswith("the LOCAL SANDBOX: account sandbox at 127.0.0.1:") and env["SNOWFLAKE_SCHEMA"] in text
     logged = [e.user_message for e in instance.all_logs(result.run_id) if "warehouse target:" in e.user_message]
     assert logged and env["SNOWFLAKE_PASSWORD"] not in " ".join(logged)
+
+
+def test_every_check_result_is_recorded_for_its_day(day1_run, instance):
+    """Check specs carry the daily partitions: the UI shows a day's check status, not one undated list."""
+    import dagster as dg
+
+    from etl_platform.core.results import DATA_CHECKS
+    from etl_platform.defs.checks import DURATION_CHECK
+
+    result, _ = day1_run
+    keys = [dg.AssetCheckKey(dg.AssetKey("lead_results"), name) for name in DATA_CHECKS]
+    keys += [dg.AssetCheckKey(dg.AssetKey(a), DURATION_CHECK) for a in ("raw_leads", "lead_contacts", "dnc_scrub")]
+    for key in keys:
+        records = [
+            r
+            for r in instance.event_log_storage.get_asset_check_execution_history(key, limit=50)
+            if r.run_id == result.run_id
+        ]
+        assert len(records) == 1 and records[0].partition == DAY1.isoformat(), (key, records)
+    compliance = dg.AssetCheckKey(dg.AssetKey("lead_results"), "no_callable_without_two_clear_scrubs")
+    (record,) = [
+        r
+        for r in instance.event_log_storage.get_asset_check_execution_history(compliance, limit=50)
+        if r.run_id == result.run_id
+    ]
+    assert record.status.value == "SUCCEEDED"

@@ -121,7 +121,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         name=LITIGATOR_SCRUB.asset,
-        check_specs=stage_check_specs(LITIGATOR_SCRUB.asset),
+        check_specs=stage_check_specs(LITIGATOR_SCRUB.asset, partitions),
         partitions_def=partitions,
         group_name=LITIGATOR_SCRUB.group,
         kinds={"python", "pandas"},
@@ -162,7 +162,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         name=DNC_SCRUB.asset,
-        check_specs=stage_check_specs(DNC_SCRUB.asset),
+        check_specs=stage_check_specs(DNC_SCRUB.asset, partitions),
         partitions_def=partitions,
         group_name=DNC_SCRUB.group,
         kinds={"duckdb", "pandas"},

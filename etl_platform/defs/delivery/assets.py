@@ -62,7 +62,8 @@ def replace_partition(
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     @dg.asset(
         name=LEAD_RESULTS.asset,
-        check_specs=stage_check_specs(LEAD_RESULTS.asset) + results_check_specs(),
+        check_specs=stage_check_specs(LEAD_RESULTS.asset, daily_partitions(settings))
+        + results_check_specs(daily_partitions(settings)),
         partitions_def=daily_partitions(settings),
         group_name=LEAD_RESULTS.group,
         freshness_policy=freshness_policy(settings),

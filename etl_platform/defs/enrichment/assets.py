@@ -169,7 +169,7 @@ def figures(
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     @dg.asset(
         name=LEAD_CONTACTS.asset,
-        check_specs=stage_check_specs(LEAD_CONTACTS.asset),
+        check_specs=stage_check_specs(LEAD_CONTACTS.asset, daily_partitions(settings)),
         partitions_def=daily_partitions(settings),
         group_name=LEAD_CONTACTS.group,
         kinds={"python", "pandas"},

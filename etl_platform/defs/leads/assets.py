@@ -51,7 +51,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     @dg.asset(
         name=RAW_LEADS.asset,
         deps=[LEADS],
-        check_specs=stage_check_specs(RAW_LEADS.asset),
+        check_specs=stage_check_specs(RAW_LEADS.asset, partitions),
         partitions_def=partitions,
         group_name=RAW_LEADS.group,
         kinds={"snowflake", "pandas"},
@@ -72,7 +72,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         name=NEW_LEADS.asset,
-        check_specs=stage_check_specs(NEW_LEADS.asset),
+        check_specs=stage_check_specs(NEW_LEADS.asset, partitions),
         partitions_def=partitions,
         group_name=NEW_LEADS.group,
         kinds={"snowflake", "pandas"},
