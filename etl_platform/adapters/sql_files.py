@@ -22,3 +22,22 @@ def statements(name: str) -> list[str]:
 
 def _has_code(text: str) -> bool:
     return any(line.strip() and not line.strip().startswith("--") for line in text.splitlines())
+
+
+_CREATE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+) \((.*?)\n\);", re.S)
+
+
+@cache
+def table_columns(table: str) -> tuple[tuple[str, str, bool], ...]:
+    """(column, type, nullable) of a table the pipeline creates, read from `create_tables.sql`: the one place
+    its schema is written, so the schema Dagster shows cannot drift from the one the warehouse has."""
+    for name, body in _CREATE.findall(sql("create_tables")):
+        if name == table:
+            columns = []
+            for line in body.splitlines():
+                code = line.split("--", 1)[0].strip().rstrip(",")
+                if code:
+                    column, kind, *rest = code.split()
+                    columns.append((column, kind, "NOT NULL" not in " ".join(rest).upper()))
+            return tuple(columns)
+    raise KeyError(f"{table} is not created in sql/create_tables.sql")

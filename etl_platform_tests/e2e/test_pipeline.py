@@ -232,3 +232,12 @@ def test_every_check_result_is_recorded_for_its_day(day1_run, instance):
         if r.run_id == result.run_id
     ]
     assert record.status.value == "SUCCEEDED"
+
+
+def test_each_materialization_reports_its_row_counts(day1_run, warehouse):
+    result, _ = day1_run
+    rows = results_for(warehouse, DAY1)
+    upload = result.asset_materializations_for_node("lead_results")[0].metadata
+    assert upload["dagster/row_count"].value == upload["dagster/partition_row_count"].value == len(rows)
+    for node in ("raw_leads", "new_leads", "lead_contacts", "litigator_scrub", "dnc_scrub"):
+        assert result.asset_materializations_for_node(node)[0].metadata["dagster/row_count"].value > 0, node

@@ -128,3 +128,26 @@ def test_dg_loads_the_project_and_names_a_dotenv_override_too(dagster_home, tmp_
     assert result.returncode == 0 and "All definitions loaded successfully" in output, output[-3000:]
     assert "sets SNOWFLAKE_SCHEMA to other values" in output
     assert "SCHEMA_EXPORTED" not in output and "SCHEMA_FROM_FILE" not in output
+
+
+def test_every_asset_describes_itself(defs):
+    """Owners, tags (stage, vendor, PII) and a code version on every asset; LEAD_RESULTS with its table name
+    and the column schema the warehouse has (read from create_tables.sql), and the schemas of the tables
+    written beside it."""
+    from etl_platform.core.results import RESULT_COLUMNS
+
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        if key.to_user_string() == "leads":
+            continue  # the external source table: described by its AssetSpec
+        node = graph.get(key)
+        assert node.owners == ["team:data-engineering"], key
+        assert {"stage", "vendor", "pii"} <= set(node.tags), (key, node.tags)
+        assert node.code_version, key
+    results = graph.get(dg.AssetKey("lead_results"))
+    assert results.tags["vendor"] == "none" and graph.get(dg.AssetKey("lead_contacts")).tags["vendor"] == "idicore"
+    meta = results.metadata
+    assert meta["dagster/table_name"] == "LEAD_RESULTS"
+    assert [c.name for c in meta["dagster/column_schema"].columns] == RESULT_COLUMNS
+    assert "PHONE" in [c.name for c in meta["scrub_evidence_schema"].columns]
+    assert "REASON" in [c.name for c in meta["lead_dead_letters_schema"].columns]

@@ -17,6 +17,7 @@ from etl_platform.core.settings import Settings
 from etl_platform.core.stages import DNC_REGISTRY, DNC_SCRUB, LITIGATOR_SCRUB, StageRecord, error_share_exceeded
 from etl_platform.core.vendor_failures import is_vendor_failure, kind_of
 from etl_platform.core.verdict import ScrubOutcome
+from etl_platform.defs.asset_info import asset_info, row_counts
 from etl_platform.defs.checks import stage_check_specs, stage_checks
 from etl_platform.defs.execution import vendor_step_retry_policy
 from etl_platform.defs.partitions import daily_partitions
@@ -93,6 +94,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         name=DNC_REGISTRY.asset,
+        **asset_info(DNC_REGISTRY),
         group_name=DNC_REGISTRY.group,
         kinds={"duckdb"},
         description="Loads the FTC registry files in DNC_SOURCE_DIR into the local DNC store "
@@ -117,10 +119,11 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             len(report.area_codes),
             "rebuilt" if report.changed else "unchanged",
         )
-        return dg.MaterializeResult(metadata=record.metadata())
+        return dg.MaterializeResult(metadata=record.metadata() | row_counts(report.numbers))
 
     @dg.asset(
         name=LITIGATOR_SCRUB.asset,
+        **asset_info(LITIGATOR_SCRUB),
         check_specs=stage_check_specs(LITIGATOR_SCRUB.asset, partitions),
         partitions_def=partitions,
         group_name=LITIGATOR_SCRUB.group,
@@ -157,11 +160,12 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             **client.metadata(),
         )
         metadata = record.metadata()
-        yield dg.Output(frame, metadata=metadata)
+        yield dg.Output(frame, metadata=metadata | row_counts(len(frame)))
         yield from stage_checks(context, LITIGATOR_SCRUB.asset, metadata, settings)
 
     @dg.asset(
         name=DNC_SCRUB.asset,
+        **asset_info(DNC_SCRUB),
         check_specs=stage_check_specs(DNC_SCRUB.asset, partitions),
         partitions_def=partitions,
         group_name=DNC_SCRUB.group,
@@ -194,7 +198,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             **{f"unknown_{k}": int(v) for k, v in reasons.items()},
         )
         metadata = record.metadata()
-        yield dg.Output(frame, metadata=metadata)
+        yield dg.Output(frame, metadata=metadata | row_counts(len(frame)))
         yield from stage_checks(context, DNC_SCRUB.asset, metadata, settings)
 
     return [dnc_registry, litigator_scrub, dnc_scrub]

@@ -20,6 +20,7 @@ from etl_platform.core.results import (
 )
 from etl_platform.core.settings import Settings
 from etl_platform.core.stages import LEAD_RESULTS, StageRecord
+from etl_platform.defs.asset_info import asset_info, row_counts, table_definition_metadata
 from etl_platform.defs.checks import results_check_specs, stage_check_specs, stage_checks
 from etl_platform.defs.monitoring.alerts import freshness_policy
 from etl_platform.defs.partitions import daily_partitions, day_of
@@ -62,6 +63,8 @@ def replace_partition(
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     @dg.asset(
         name=LEAD_RESULTS.asset,
+        **asset_info(LEAD_RESULTS),
+        metadata=table_definition_metadata("LEAD_RESULTS", "LEAD_DEAD_LETTERS", "SCRUB_EVIDENCE"),
         check_specs=stage_check_specs(LEAD_RESULTS.asset, daily_partitions(settings))
         + results_check_specs(daily_partitions(settings)),
         partitions_def=daily_partitions(settings),
@@ -125,7 +128,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         removed = forget_partition(context.instance, day.isoformat())
         context.log.info("deleted %d stored step outputs of %s", removed, day)
         metadata = record.metadata()
-        yield dg.MaterializeResult(metadata=metadata | target)
+        yield dg.MaterializeResult(metadata=metadata | target | row_counts(len(records), partition_rows=int(stored)))
         for name, (passed, check_figures) in checks.items():
             yield dg.AssetCheckResult(
                 check_name=name, passed=bool(passed), metadata=check_figures, severity=dg.AssetCheckSeverity.ERROR

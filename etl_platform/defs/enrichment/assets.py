@@ -26,6 +26,7 @@ from etl_platform.core.contacts import (
 )
 from etl_platform.core.settings import Settings
 from etl_platform.core.stages import LEAD_CONTACTS, StageRecord, error_share_exceeded
+from etl_platform.defs.asset_info import asset_info, row_counts, table_schema
 from etl_platform.defs.checks import stage_check_specs, stage_checks
 from etl_platform.defs.execution import vendor_step_retry_policy
 from etl_platform.defs.partitions import daily_partitions, day_of
@@ -169,6 +170,9 @@ def figures(
 def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     @dg.asset(
         name=LEAD_CONTACTS.asset,
+        **asset_info(LEAD_CONTACTS),
+        # It also keeps what idiCORE found (billed) in ENRICHMENT_CACHE: that table's schema, shown here.
+        metadata={"enrichment_cache_schema": table_schema("ENRICHMENT_CACHE")},
         check_specs=stage_check_specs(LEAD_CONTACTS.asset, daily_partitions(settings)),
         partitions_def=daily_partitions(settings),
         group_name=LEAD_CONTACTS.group,
@@ -214,7 +218,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             int(contacts["PHONE"].notna().sum()),
         )
         metadata = record.metadata()
-        yield dg.Output(contacts, metadata=metadata)
+        yield dg.Output(contacts, metadata=metadata | row_counts(len(contacts)))
         yield from stage_checks(context, LEAD_CONTACTS.asset, metadata, settings)
 
     return [lead_contacts]

@@ -9,6 +9,7 @@ from etl_platform.adapters.warehouse import Warehouse
 from etl_platform.core.leads import LEAD_COLUMNS, day_bounds, prefilter
 from etl_platform.core.settings import Settings
 from etl_platform.core.stages import LEADS_SOURCE, NEW_LEADS, RAW_LEADS, StageRecord
+from etl_platform.defs.asset_info import asset_info, row_counts
 from etl_platform.defs.checks import stage_check_specs, stage_checks
 from etl_platform.defs.partitions import daily_partitions, day_of
 from etl_platform.defs.snowflake_resource import SnowflakeResource
@@ -50,6 +51,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
     @dg.asset(
         name=RAW_LEADS.asset,
+        **asset_info(RAW_LEADS),
         deps=[LEADS],
         check_specs=stage_check_specs(RAW_LEADS.asset, partitions),
         partitions_def=partitions,
@@ -67,11 +69,12 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         record.add(rows_out=len(leads))
         context.log.info("extracted %d leads", len(leads))
         metadata = record.metadata()
-        yield dg.Output(leads, metadata=metadata | target)
+        yield dg.Output(leads, metadata=metadata | target | row_counts(len(leads)))
         yield from stage_checks(context, RAW_LEADS.asset, metadata, settings)
 
     @dg.asset(
         name=NEW_LEADS.asset,
+        **asset_info(NEW_LEADS),
         check_specs=stage_check_specs(NEW_LEADS.asset, partitions),
         partitions_def=partitions,
         group_name=NEW_LEADS.group,
@@ -99,7 +102,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             *(figures[k] for k in ("rows_in", "returning_leads", "duplicates", "dead_lettered", "rows_out")),
         )
         metadata = record.metadata()
-        yield dg.Output(result.leads, metadata=metadata)
+        yield dg.Output(result.leads, metadata=metadata | row_counts(len(result.leads)))
         yield from stage_checks(context, NEW_LEADS.asset, metadata, settings)
 
     return [raw_leads, new_leads]
