@@ -12,8 +12,10 @@ import dagster as dg
 from dagster._core.storage.dagster_run import DagsterRun
 from dagster._core.utils import make_new_run_id
 
+from etl_platform.core.results import COMPLIANCE_CHECK, DATA_CHECKS, RESULT_COLUMNS
 from etl_platform.core.stages import DAILY_JOB
 from etl_platform_tests.deployment import LOCATION, wait_for
+from etl_platform_tests.helpers import fetch
 
 FIRST_DAY = dt.date(2026, 4, 8)
 WAITING_DAY = dt.date(2026, 4, 9)
@@ -55,11 +57,62 @@ def finished(deployment, run_id: str) -> str | None:
     return state if state in ("SUCCESS", "FAILURE", "CANCELED") else None
 
 
-def test_a_partition_submitted_through_the_webserver_runs_on_the_code_server(deployment, registry_loaded, sandbox):
+CHECKS = """
+query Checks($checkName: String!, $partition: String) {
+  assetCheckExecutions(assetKey: {path: ["lead_results"]}, checkName: $checkName, partition: $partition, limit: 5) {
+    runId status partition
+  }
+}"""
+RESULTS_ASSET = """
+query Results($partition: String!) {
+  assetNodes(assetKeys: [{path: ["lead_results"]}]) {
+    owners { ... on TeamAssetOwner { team } }
+    metadataEntries {
+      label
+      ... on TextMetadataEntry { text }
+      ... on TableSchemaMetadataEntry { schema { columns { name type } } }
+    }
+  }
+  assetOrError(assetKey: {path: ["lead_results"]}) {
+    ... on Asset {
+      assetMaterializations(partitions: [$partition], limit: 1) {
+        runId partition
+        metadataEntries { label ... on IntMetadataEntry { intValue } }
+      }
+    }
+  }
+}"""
+
+
+def test_a_partition_submitted_through_the_webserver_runs_and_the_ui_shows_it(
+    deployment, registry_loaded, sandbox, warehouse
+):
+    """Submitted through the webserver's GraphQL endpoint, run on the code server; then read back the way
+    the UI reads it: each check's result for that day, and LEAD_RESULTS' table name, schema and row count."""
     sandbox.seed_leads([FIRST_DAY], per_day=20)
     run_id = launch(deployment, FIRST_DAY)
     outcome = wait_for("the run to finish", lambda: finished(deployment, run_id), 180, deployment.processes)
     assert outcome == "SUCCESS", deployment.logs()
+
+    for check in DATA_CHECKS:
+        executions = deployment.graphql(CHECKS, {"checkName": check, "partition": FIRST_DAY.isoformat()})
+        mine = [e for e in executions["assetCheckExecutions"] if e["runId"] == run_id]
+        assert mine and mine[0]["partition"] == FIRST_DAY.isoformat(), (check, executions)
+        if check == COMPLIANCE_CHECK:
+            assert mine[0]["status"] == "SUCCEEDED"
+
+    data = deployment.graphql(RESULTS_ASSET, {"partition": FIRST_DAY.isoformat()})
+    (node,) = data["assetNodes"]
+    assert {"team": "data-engineering"} in node["owners"]
+    entries = {e["label"]: e for e in node["metadataEntries"]}
+    assert entries["dagster/table_name"]["text"] == "LEAD_RESULTS"
+    columns = [c["name"] for c in entries["dagster/column_schema"]["schema"]["columns"]]
+    assert columns == RESULT_COLUMNS
+    (materialization,) = data["assetOrError"]["assetMaterializations"]
+    counts = {e["label"]: e.get("intValue") for e in materialization["metadataEntries"]}
+    stored = fetch(warehouse, "SELECT COUNT(*) AS N FROM LEAD_RESULTS WHERE PARTITION_DATE = ?", [FIRST_DAY])[0]["N"]
+    assert materialization["runId"] == run_id
+    assert counts["dagster/row_count"] == counts["dagster/partition_row_count"] == stored > 0
 
 
 def test_a_queued_run_waits_for_its_code_server_and_finishes_when_it_is_back(
