@@ -178,6 +178,12 @@ def test_vendor_down_fails_the_run_and_keeps_the_previous_partition(vendor, faul
         assert record.partition == FAULT_DAY.isoformat()
 
     failure = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE][-1]
+    # The run page's last word is the cause, not "Exceeded max_retries": vendor, counts, what was kept.
+    message = failure.step_failure_data.error.message
+    assert "max_retries" not in message
+    assert ("idiCORE failed for" if vendor == "idicore" else "CCC gave no verdict for") in message
+    assert "attempt 2 of 2" in message and f"Nothing was written for {FAULT_DAY}" in message
+    assert f"LEAD_RESULTS keeps {FAULT_DAY} as run" in message, message
     meta = {k: getattr(v, "value", v) for k, v in failure.step_failure_data.user_failure_data.metadata.items()}
     if vendor == "idicore":  # ~57 searches fail in a row: the breaker opens (CCC's one batch makes 5 calls)
         assert meta["idicore_breaker_openings"] >= 1

@@ -20,6 +20,7 @@ from etl_platform.core.verdict import ScrubOutcome
 from etl_platform.defs.asset_info import asset_info, row_counts
 from etl_platform.defs.checks import stage_check_specs, stage_checks
 from etl_platform.defs.execution import vendor_step_retry_policy
+from etl_platform.defs.failures import stage_failure
 from etl_platform.defs.partitions import daily_partitions
 from etl_platform.defs.resources import CccResource, DncRegistryResource
 
@@ -146,9 +147,12 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         frame["CCC_ANSWERED_AT"] = frame["PHONE"].map(client.answered_at)
         failed = vendor_unknown(frame, "LITIGATOR", LITIGATOR_SCRUB.vendor)
         if error_share_exceeded(failed, len(frame), settings.vendor_max_error_share):
-            raise dg.Failure(
-                f"CCC gave no verdict for {failed} of {len(frame)} phones; failing rather than "
+            kinds = ", ".join(f"{n} {k}" for k, n in sorted(client.stats.errors.items())) or "no answer"
+            raise stage_failure(
+                context,
+                f"CCC gave no verdict for {failed} of {len(frame)} phones ({kinds}); failing rather than "
                 "publishing a partition of blocked numbers",
+                settings.step_retry_max,
                 metadata=client.metadata(),
             )
         record.add(

@@ -29,6 +29,7 @@ from etl_platform.core.stages import LEAD_CONTACTS, StageRecord, error_share_exc
 from etl_platform.defs.asset_info import asset_info, row_counts, table_schema
 from etl_platform.defs.checks import stage_check_specs, stage_checks
 from etl_platform.defs.execution import vendor_step_retry_policy
+from etl_platform.defs.failures import stage_failure
 from etl_platform.defs.partitions import daily_partitions, day_of
 from etl_platform.defs.resources import IdiCoreResource
 from etl_platform.defs.snowflake_resource import SnowflakeResource
@@ -109,13 +110,17 @@ def search(
     return Searched(dict(zip(keys, results, strict=True)), time.perf_counter() - started)
 
 
-def fail_if_vendor_failed(searched: Searched, client: IdiCoreClient, settings: Settings, day: dt.date) -> None:
+def fail_if_vendor_failed(
+    context: dg.AssetExecutionContext, searched: Searched, client: IdiCoreClient, settings: Settings
+) -> None:
     """Only vendor trouble counts against the error budget; a refused query is the lead's problem."""
     failed, total = searched.count("failed"), len(searched.by_key)
     if error_share_exceeded(failed, total, settings.vendor_max_error_share):
-        raise dg.Failure(
-            f"idiCORE failed for {failed} of {total} searches (limit {settings.vendor_max_error_share:.0%}); "
-            f"nothing written for {day}",
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(client.stats.errors.items())) or "no answer"
+        raise stage_failure(
+            context,
+            f"idiCORE failed for {failed} of {total} searches (limit {settings.vendor_max_error_share:.0%}; {kinds})",
+            settings.step_retry_max,
             metadata=client.metadata(),
         )
 
@@ -200,7 +205,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
 
         client = idicore.client()
         searched = search(client, searches_needed(leads, cached), warehouse, now)
-        fail_if_vendor_failed(searched, client, settings, day)
+        fail_if_vendor_failed(context, searched, client, settings)
         rows, dead_ids = rows_for_leads(leads, cached, searched)
 
         contacts = contacts_frame(rows, dead_letter_rows(new_leads, dead_ids))
