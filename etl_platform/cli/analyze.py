@@ -54,6 +54,12 @@ class Analysis:
         return asdict(self)
 
 
+def _number(value) -> float | int:
+    """A figure from metadata as a number: configuration is recorded as text (not plotted), counts as ints."""
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
 def pipeline_runs(instance: dg.DagsterInstance, limit: int = 500) -> list[dg.RunRecord]:
     """Runs that materialize the daily pipeline (they carry a partition and select lead_results)."""
     records = instance.get_run_records(dg.RunsFilter(tags={}), limit=limit)
@@ -217,7 +223,7 @@ def analyze(
         "dnc_batch_size": (DNC_SCRUB.asset, "batch_size"),
     }
     for setting, (asset, figure) in used.items():
-        values = [s.metadata[figure] for t in traces if (s := t.stage(asset)) and figure in s.metadata]
+        values = [_number(s.metadata[figure]) for t in traces if (s := t.stage(asset)) and figure in s.metadata]
         if values:
             config[f"{setting}_used"] = max(values)
     stages = []

@@ -187,20 +187,39 @@ def results_data_checks(
     dup = results.dropna(subset=["PHONE"]).duplicated(subset=["LEAD_ID", "PHONE"]).sum()
     invalid = sum(1 for phone in phones if not is_valid_nanp(phone))
     violations = compliance_violations(results)
+    # Every check's metadata: what was observed, the threshold it is held to, and the unit it is counted in.
     return {
-        COMPLIANCE_CHECK: (bool(violations.empty), {"violations": len(violations)}),
+        COMPLIANCE_CHECK: (
+            bool(violations.empty),
+            _figures(len(violations), "callable phones without two clear scrubs", phones=len(phones)),
+        ),
         "every_lead_accounted_for": (
             expected_leads == accounted,
-            {
-                "leads": len(expected_leads),
-                "missing": len(expected_leads - accounted),
-                "unexpected": len(accounted - expected_leads),
-            },
+            _figures(
+                len(expected_leads - accounted) + len(accounted - expected_leads),
+                "leads missing from or unexpected in results + dead letters",
+                leads=len(expected_leads),
+                missing=len(expected_leads - accounted),
+                unexpected=len(accounted - expected_leads),
+            ),
         ),
         "every_phone_scrubbed_twice": (
             not missing_lit and not missing_dnc,
-            {"phones": len(phones), "missing_litigator": len(missing_lit), "missing_dnc": len(missing_dnc)},
+            _figures(
+                len(missing_lit | missing_dnc),
+                "phones without a verdict from both scrubs",
+                phones=len(phones),
+                missing_litigator=len(missing_lit),
+                missing_dnc=len(missing_dnc),
+            ),
         ),
-        "no_duplicate_lead_phone": (bool(dup == 0), {"duplicates": int(dup)}),
-        "phones_are_valid_nanp": (invalid == 0, {"invalid": invalid}),
+        "no_duplicate_lead_phone": (
+            bool(dup == 0),
+            _figures(int(dup), "duplicate (LEAD_ID, PHONE) rows", duplicates=int(dup)),
+        ),
+        "phones_are_valid_nanp": (invalid == 0, _figures(invalid, "phones not valid NANP", invalid=invalid)),
     }
+
+
+def _figures(observed: int, unit: str, **details: int) -> dict:
+    return {"observed": observed, "threshold": 0, "unit": unit, **details}

@@ -101,6 +101,9 @@ def duration_checks(
             description=judgement.describe(STAGES[asset].name),
             metadata={
                 "status": judgement.status,
+                "observed": seconds,
+                "threshold": round(judgement.typical_limit, 3),
+                "unit": "seconds",
                 "seconds": seconds,
                 "typical_limit_seconds": round(judgement.typical_limit, 3),
                 "concern_limit_seconds": round(judgement.concern_limit, 3),
@@ -121,7 +124,13 @@ def duration_checks(
                 if median is not None
                 else f"not enough history yet ({len(history)} earlier materializations)"
             ),
-            metadata={"seconds": seconds, "history_median_seconds": median or 0.0, "history_size": len(history)},
+            metadata={
+                "observed": seconds,
+                "unit": "seconds",
+                "seconds": seconds,
+                "history_median_seconds": median or 0.0,
+                "history_size": len(history),
+            },
         )
     )
     return results
@@ -137,7 +146,14 @@ def error_rate_check(metadata: dict, vendor: str, max_share: float) -> dg.AssetC
         passed=share <= max_share,
         severity=dg.AssetCheckSeverity.WARN,
         description=f"{failed} of {calls} calls failed ({share:.1%}; alert above {max_share:.0%})",
-        metadata={"calls": calls, "failed_calls": failed, "error_share": round(share, 4), "threshold": max_share},
+        metadata={
+            "observed": round(share, 4),
+            "threshold": max_share,
+            "unit": "share of vendor calls that failed",
+            "calls": calls,
+            "failed_calls": failed,
+            "error_share": round(share, 4),
+        },
     )
 
 

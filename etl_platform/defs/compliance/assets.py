@@ -158,7 +158,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         record.add(
             phones=len(frame),
             vendor_unknown=failed,
-            batch_size=ccc.batch_size,
+            batch_size=str(ccc.batch_size),  # configuration: text, not a plot
             vendor_seconds=round(vendor_seconds, 4),
             **status_counts(frame, "LITIGATOR_STATUS"),
             **client.metadata(),
@@ -197,7 +197,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         reasons = frame["DNC_REASON"].dropna().value_counts()
         record.add(
             phones=len(frame),
-            batch_size=dnc.batch_size,
+            batch_size=str(dnc.batch_size),  # configuration: text, not a plot
             **status_counts(frame, "DNC_STATUS"),
             **{f"unknown_{k}": int(v) for k, v in reasons.items()},
         )

@@ -101,7 +101,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         if not checks[COMPLIANCE_CHECK][0]:
             # The blocking check guards the upload itself: a verdict bug must never reach the dialers.
             raise dg.Failure(
-                f"compliance check failed: {checks[COMPLIANCE_CHECK][1]['violations']} callable phones without "
+                f"compliance check failed: {checks[COMPLIANCE_CHECK][1]['observed']} callable phones without "
                 f"two clear scrubs; nothing uploaded for {day}",
                 allow_retries=False,
             )

@@ -211,8 +211,9 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         contacts = contacts_frame(rows, dead_letter_rows(new_leads, dead_ids))
         record.add(
             **figures(valid, cached, searched, contacts, len(dead_ids)),
-            concurrency_configured=idicore.concurrency,
-            rate_limit_configured=idicore.rate_limit,
+            # Configuration is text: the UI plots numbers, and a setting does not change from run to run.
+            concurrency_configured=str(idicore.concurrency),
+            rate_limit_configured=str(idicore.rate_limit),
             **client.metadata(),
         )
         context.log.info(
