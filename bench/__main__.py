@@ -11,7 +11,7 @@ from pathlib import Path
 from bench.harness import PROJECT_ROOT, machine, render, write_json
 from etl_platform.cli.environment import load_env
 
-BENCHMARKS = ("e2e", "overhead", "scale", "client", "dnc")
+BENCHMARKS = ("e2e", "overhead", "scale", "client", "dnc", "startup")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         "scale": lambda: module("pipeline").bench_scale(args.repeats, [int(s) for s in args.sizes.split(",") if s]),
         "client": lambda: module("client").bench_client(args.repeats),
         "dnc": lambda: module("dnc").bench_dnc(args.repeats, args.dnc_numbers),
+        "startup": lambda: module("pipeline").bench_startup(args.repeats),
     }
     info = machine()
     results = []

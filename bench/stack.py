@@ -198,7 +198,13 @@ class BenchStack:
         try:
             with dg.DagsterInstance.get() as instance:
                 record = find_run(instance, None)
-                return record, load_trace(instance, record)
+                trace = load_trace(instance, record)
+                # When the first step started: what a run pays before any work (start-up, planning, pools).
+                starts = instance.get_records_for_run(
+                    record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_START, limit=1
+                ).records
+                trace.first_step_at = starts[0].event_log_entry.timestamp if starts else None
+                return record, trace
         finally:
             for key, value in saved.items():
                 if value is None:
