@@ -55,7 +55,7 @@ def _run_once(stack: BenchStack, label: str) -> dict:
         "ccc_vendor": float(ccc.get("vendor_seconds", 0.0)),
         "searches": int(contacts["searches"]),
         "ccc_calls": int(ccc.get("ccc_calls", 0)),
-        "phones": int(ccc["phones"]),
+        "phones": int(ccc["distinct_phones"]),
         "leads_in": int(stages["raw_leads"].metadata["rows_out"]),
     }
 

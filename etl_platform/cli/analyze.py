@@ -159,7 +159,7 @@ def recommendations(traces: list[RunTrace], config: dict[str, object], history: 
                 )
         ccc = trace.stage(LITIGATOR_SCRUB.asset)
         if ccc and ccc.metadata:
-            phones, calls = int(ccc.metadata.get("phones", 0)), int(ccc.metadata.get("ccc_calls", 0))
+            phones, calls = int(ccc.metadata.get("distinct_phones", 0)), int(ccc.metadata.get("ccc_calls", 0))
             batch = int(ccc.metadata.get("batch_size") or config["ccc_batch_size"])
             needed = math.ceil(phones / batch) if phones else 0
             if calls > needed > 0:
@@ -168,9 +168,9 @@ def recommendations(traces: list[RunTrace], config: dict[str, object], history: 
                     f"{needed}): retries or 400-split batches"
                 )
         dnc = trace.stage(DNC_SCRUB.asset)
-        if dnc and dnc.metadata.get("phones"):
+        if dnc and dnc.metadata.get("distinct_phones"):
             unknown = int(dnc.metadata.get("status_unknown", 0))
-            share = unknown / int(dnc.metadata["phones"])
+            share = unknown / int(dnc.metadata["distinct_phones"])
             if share > 0.1:
                 causes = ", ".join(f"{k[8:]}={v}" for k, v in dnc.metadata.items() if k.startswith("unknown_"))
                 recs.append(

@@ -32,11 +32,11 @@ def _line(stage) -> str:
             f"{m.get('cache_hits', 0)} cache hits, {m.get('dead_lettered', 0)} dead-lettered)"
         ),
         LITIGATOR_SCRUB.asset: lambda: (
-            f"{m.get('phones', '?')} phones checked, {m.get('status_litigator', 0)} flagged"
+            f"{m.get('distinct_phones', '?')} phones checked, {m.get('status_litigator', 0)} flagged"
             + (f", {m['status_unknown']} unknown" if m.get("status_unknown") else "")
         ),
         DNC_SCRUB.asset: lambda: (
-            f"{m.get('phones', '?')} phones checked, {m.get('status_listed', 0)} in DNC"
+            f"{m.get('distinct_phones', '?')} phones checked, {m.get('status_listed', 0)} in DNC"
             + (f", {m['status_unknown']} unknown" if m.get("status_unknown") else "")
         ),
         LEAD_RESULTS.asset: lambda: (

@@ -116,7 +116,7 @@ def test_ccc_fault_is_ridden_out_with_one_retry_per_fault(kind, fault_day, sandb
     assert served(sandbox, "ccc")[f"fault_{kind}"] == INJECTED
     assert meta["ccc_retries"] == INJECTED, meta
     assert meta["vendor_unknown"] == 0 and meta.get("status_unknown", 0) == 0, meta
-    assert meta.get("status_clear", 0) + meta.get("status_litigator", 0) == meta["phones"] > 0
+    assert meta.get("status_clear", 0) + meta.get("status_litigator", 0) == meta["distinct_phones"] > 0
     assert not step_retries(result), "ridden out by the client, not by a whole-step retry"
 
 

@@ -79,7 +79,7 @@ def fail_if_registry_cannot_vouch(frame: pd.DataFrame, store: DncStore, today: d
             f"{settings.dnc_max_unvouched_share:.0%}): {unvouched_cause(store, today)}; nothing written, the "
             "partition's previous LEAD_RESULTS stay",
             allow_retries=False,  # the files will not freshen themselves: a retry would change nothing
-            metadata={"phones": len(frame), "unvouched": unvouched},
+            metadata={"distinct_phones": len(frame), "unvouched": unvouched},
         )
 
 
@@ -156,7 +156,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 metadata=client.metadata(),
             )
         record.add(
-            phones=len(frame),
+            distinct_phones=len(frame),
             vendor_unknown=failed,
             batch_size=str(ccc.batch_size),  # configuration: text, not a plot
             vendor_seconds=round(vendor_seconds, 4),
@@ -196,7 +196,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         fail_if_registry_cannot_vouch(frame, store, scrub_day, settings)
         reasons = frame["DNC_REASON"].dropna().value_counts()
         record.add(
-            phones=len(frame),
+            distinct_phones=len(frame),
             batch_size=str(dnc.batch_size),  # configuration: text, not a plot
             **status_counts(frame, "DNC_STATUS"),
             **{f"unknown_{k}": int(v) for k, v in reasons.items()},

@@ -114,8 +114,8 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         checks[ROWS_WRITTEN_CHECK] = (stored == len(records), {"computed": len(records), "stored": stored})
         record.add(
             rows_out=len(results),
-            leads=int(results["LEAD_ID"].nunique()),
-            phones=int(results["PHONE"].notna().sum()),
+            leads_delivered=int(results["LEAD_ID"].nunique()),
+            phone_rows=int(results["PHONE"].notna().sum()),
             callable=int(results["CALLABLE"].sum()),
             blocked=int((~results["CALLABLE"]).sum()),
             dead_letters=len(letters),

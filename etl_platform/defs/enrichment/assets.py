@@ -164,7 +164,7 @@ def figures(
         "dead_lettered": dead,
         "leads_out": int(contacts.loc[contacts[dl.STAGE].isna(), "LEAD_ID"].nunique()),
         "leads_without_phone": int((contacts["PHONE"].isna() & contacts[dl.STAGE].isna()).sum()),
-        "phones": int(contacts["PHONE"].notna().sum()),
+        "phone_rows": int(contacts["PHONE"].notna().sum()),
         "dropped_disconnected": sum(r.dropped_disconnected for r in searched.results),
         "dropped_invalid": sum(r.dropped_invalid for r in searched.results),
         # the search phase's wall time: the rest of stage_seconds is this stage's own work
