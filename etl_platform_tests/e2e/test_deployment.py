@@ -144,3 +144,31 @@ def test_a_queued_run_waits_for_its_code_server_and_finishes_when_it_is_back(
     deployment.start_code_server()
     outcome = wait_for("the run to finish", lambda: finished(deployment, run_id), 180, deployment.processes)
     assert outcome == "SUCCESS", deployment.logs()
+
+
+FAILURE_LOGS = """
+query Failure($runId: ID!) {
+  logsForRun(runId: $runId) {
+    ... on EventConnection {
+      events { __typename ... on ExecutionStepFailureEvent { stepKey error { message } } }
+    }
+  }
+}"""
+FAILING_DAY = dt.date(2026, 4, 10)
+
+
+def test_a_failed_run_says_why_on_its_run_page(deployment, registry_loaded, sandbox):
+    """CCC down: the run page's step failure (read the way the UI reads it) names the vendor, the counts and
+    what the partition kept, not "Exceeded max_retries"."""
+    sandbox.seed_leads([FAILING_DAY], per_day=20)
+    sandbox.ccc.update(faults={"503": 1.0})
+    run_id = launch(deployment, FAILING_DAY)
+    outcome = wait_for("the run to finish", lambda: finished(deployment, run_id), 180, deployment.processes)
+    assert outcome == "FAILURE", deployment.logs()
+    events = deployment.graphql(FAILURE_LOGS, {"runId": run_id})["logsForRun"]["events"]
+    failures = [e for e in events if e["__typename"] == "ExecutionStepFailureEvent"]
+    final = failures[-1]
+    assert final["stepKey"] == "litigator_scrub"
+    assert "CCC gave no verdict for" in final["error"]["message"]
+    assert f"Nothing was written for {FAILING_DAY}" in final["error"]["message"]
+    assert "max_retries" not in final["error"]["message"]
