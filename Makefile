@@ -21,7 +21,7 @@ install: $(STAMP)
 ## one, pinned to the same versions (unit/test_deployment_files.py checks they agree).
 lock: install
 	$(BIN)/uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
-	$(BIN)/uv pip compile -q pyproject.toml -c requirements.lock --python-version 3.11 -o requirements.runtime.lock
+	$(BIN)/uv pip compile -q pyproject.toml --extra deploy -c requirements.lock --python-version 3.11 -o requirements.runtime.lock
 
 ## Materialize yesterday's partition (or PARTITION=YYYY-MM-DD) on the sandbox; PROFILE=flaky|hostile|down|...
 run: install

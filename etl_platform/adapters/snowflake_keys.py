@@ -40,8 +40,14 @@ def _key_bytes(environ: Mapping[str, str], variable: str) -> bytes:
             raise SnowflakeAuthError(f"{PRIVATE_KEY_PATH}: cannot read {path} ({exc.strerror})") from None
     text = environ[PRIVATE_KEY].strip()
     if "-----BEGIN" in text:
-        # Environment files often hold the PEM on one line with literal "\n" separators.
-        return text.replace("\\n", "\n").encode()
+        if "\\n" in text:
+            # The dagster-snowflake resource reads the variable as it is: a PEM flattened to one line with
+            # literal \n would pass here and fail in every run.
+            raise SnowflakeAuthError(
+                f"{PRIVATE_KEY} holds a PEM on one line with literal \\n: give it real line breaks, or its "
+                "base64 (`base64 -w0 rsa_key.p8`)"
+            )
+        return text.encode()
     try:  # dagster-snowflake also accepts the PEM base64-encoded (one line, fits any secret store)
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):

@@ -25,7 +25,8 @@ KEY_PAIR, PASSWORD_METHOD, AUTHENTICATOR_ONLY = "key-pair", "password", "authent
 JWT = "SNOWFLAKE_JWT"
 # Authenticators that sign in without any credential of ours (the browser or an identity provider does).
 NO_CREDENTIAL = {"EXTERNALBROWSER"}
-# A PAT is sent as the password with this authenticator, or as a plain password (both accepted).
+# A PAT goes in SNOWFLAKE_PASSWORD with no authenticator: the connector sends it as the password. With this
+# authenticator it would expect the token elsewhere and ignore the password, so that pairing is refused.
 PAT = "PROGRAMMATIC_ACCESS_TOKEN"
 
 
@@ -82,6 +83,11 @@ def choose_auth(environ: Mapping[str, str]) -> SnowflakeAuth:
     if variable == PASSWORD:
         if authenticator in NO_CREDENTIAL | {JWT}:
             raise SnowflakeAuthError(f"Snowflake sign-in: {AUTHENTICATOR}={authenticator} does not use {PASSWORD}")
+        if authenticator == PAT:
+            raise SnowflakeAuthError(
+                f"Snowflake sign-in: for a programmatic access token put the token in {PASSWORD} and leave "
+                f"{AUTHENTICATOR} unset"
+            )
         return SnowflakeAuth(PASSWORD_METHOD, variable, authenticator)
     if authenticator not in (None, JWT):
         raise SnowflakeAuthError(

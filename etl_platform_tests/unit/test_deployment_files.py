@@ -59,7 +59,10 @@ def pins(name: str) -> dict[str, str]:
 def test_the_runtime_lock_pins_the_tested_versions_without_test_tools():
     runtime, tested = pins("requirements.runtime.lock"), pins("requirements.lock")
     assert {"dagster", "dagster-snowflake", "snowflake-connector-python", "httpx"} <= set(runtime)
-    assert {k: v for k, v in runtime.items() if tested.get(k) != v} == {}
+    assert {k: v for k, v in runtime.items() if k in tested and tested[k] != v} == {}
+    # What the Helm values use must be in the image the runs start from.
+    assert VALUES["runLauncher"]["type"] == "K8sRunLauncher" and "dagster-k8s" in runtime
+    assert VALUES["computeLogManager"]["type"] == "S3ComputeLogManager" and "dagster-aws" in runtime
     assert not {"pytest", "ruff", "import-linter"} & set(runtime)
 
 
@@ -67,8 +70,11 @@ def test_the_helm_values_say_what_dagster_yaml_says():
     queue = VALUES["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
     runs = INSTANCE["concurrency"]["runs"]
     retries = INSTANCE["run_coordinator"]["config"]
-    assert queue["maxConcurrentRuns"] == runs["max_concurrent_runs"]
-    assert queue["tagConcurrencyLimits"] == runs["tag_concurrency_limits"]
+    # Limits in one place only, as in dagster.yaml: Dagster refuses them both in the coordinator and in
+    # `concurrency.runs` (DagsterInvalidConfigError), which is where the chart's `concurrency` puts them.
+    assert not {"maxConcurrentRuns", "tagConcurrencyLimits"} & set(queue)
+    assert VALUES["concurrency"]["runs"]["maxConcurrentRuns"] == runs["max_concurrent_runs"]
+    assert VALUES["concurrency"]["runs"]["tagConcurrencyLimits"] == runs["tag_concurrency_limits"]
     assert queue["maxUserCodeFailureRetries"] == retries["max_user_code_failure_retries"] > 0
     assert queue["userCodeFailureRetryDelay"] == retries["user_code_failure_retry_delay"]
     monitoring, mine = VALUES["dagsterDaemon"]["runMonitoring"], INSTANCE["run_monitoring"]

@@ -41,6 +41,10 @@ def key():
         ({"SNOWFLAKE_AUTHENTICATOR": "oauth"}, "needs a credential"),
         ({"SNOWFLAKE_PRIVATE_KEY_PATH": "/k", "SNOWFLAKE_AUTHENTICATOR": "externalbrowser"}, "not EXTERNALBROWSER"),
         ({"SNOWFLAKE_PASSWORD": "p", "SNOWFLAKE_AUTHENTICATOR": "snowflake_jwt"}, "does not use SNOWFLAKE_PASSWORD"),
+        (
+            {"SNOWFLAKE_PASSWORD": "p", "SNOWFLAKE_AUTHENTICATOR": "programmatic_access_token"},
+            "leave SNOWFLAKE_AUTHENTICATOR",
+        ),
     ],
 )
 def test_none_or_two_credentials_is_one_clear_error(environ, words):
@@ -78,7 +82,6 @@ def test_an_encrypted_key_with_its_passphrase_loads_from_text_file_or_base64(key
     expected = public_key_fingerprint(key)
     for environ in (
         {"SNOWFLAKE_PRIVATE_KEY": encrypted},
-        {"SNOWFLAKE_PRIVATE_KEY": encrypted.replace("\n", "\\n")},  # one line in a .env file
         {"SNOWFLAKE_PRIVATE_KEY": base64.b64encode(encrypted.encode()).decode()},
         {"SNOWFLAKE_PRIVATE_KEY_PATH": str(path)},
     ):
@@ -103,6 +106,7 @@ def test_a_plain_key_loads_without_a_passphrase(key):
         ("not PEM", "does not hold a PEM private key"),
         ("EC key", "not an RSA key"),
         ("missing file", "SNOWFLAKE_PRIVATE_KEY_PATH: cannot read"),
+        ("one-line PEM", "on one line with literal"),
     ],
 )
 def test_a_key_that_cannot_sign_in_is_a_clear_error_at_load(key, tmp_path, case, words):
@@ -114,6 +118,8 @@ def test_a_key_that_cannot_sign_in_is_a_clear_error_at_load(key, tmp_path, case,
         "not PEM": {"SNOWFLAKE_PRIVATE_KEY": base64.b64encode(b"just bytes").decode()},
         "EC key": {"SNOWFLAKE_PRIVATE_KEY": pem(ec.generate_private_key(ec.SECP256R1()))},
         "missing file": {"SNOWFLAKE_PRIVATE_KEY_PATH": str(tmp_path / "absent.p8")},
+        # the resource would read it as it is and fail in every run: refused here
+        "one-line PEM": {"SNOWFLAKE_PRIVATE_KEY": pem(key).replace("\n", "\\n")},
     }[case]
     with pytest.raises(SnowflakeAuthError, match=words) as failure:
         checked_auth(environ)
