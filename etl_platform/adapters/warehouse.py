@@ -34,6 +34,18 @@ _TABLE_AFTER = re.compile(
 _WRITES = re.compile(r"^\s*(?:INSERT|DELETE|UPDATE|MERGE|CREATE)\b", re.IGNORECASE | re.MULTILINE)
 
 
+_QUOTED = re.compile(r"'([^']*)'")
+_IDENTIFIER = re.compile(r"^(?=.*[A-Z_])[A-Z0-9_$.]+$")
+_DIGITS = re.compile(r"\d{7,}")
+
+
+def redact_values(text: str) -> str:
+    """A connector message without the values it may quote: a quoted literal becomes '<value>' unless it is an
+    upper-case identifier (a table or column name), and a long run of digits (a phone) is masked."""
+    text = _QUOTED.sub(lambda m: m.group(0) if _IDENTIFIER.match(m.group(1)) else "'<value>'", text)
+    return _DIGITS.sub(lambda m: "*" * (len(m.group(0)) - 4) + m.group(0)[-4:], text)
+
+
 def tables_of(text: str) -> list[str]:
     """The tables a statement names (FROM/JOIN/INTO/UPDATE/TABLE), in order, for error messages; comments and
     FLATTEN's table functions are left out."""
@@ -48,19 +60,21 @@ class WarehouseError(RuntimeError):
 
     def __init__(self, statement: str, text: str, partition: str | None, seconds: float, bound: float | None, exc):
         self.statement, self.tables, self.partition, self.seconds = statement, tables_of(text), partition, seconds
-        # The connector's text is "errno (sqlstate): message"; its message names objects, never bound values.
-        first_line = (str(exc).strip() or type(exc).__name__).splitlines()[0]
+        # The connector's text is "errno (sqlstate): message". It names objects, but some messages quote a
+        # value ("String '...' is too long", "Numeric value '...' is not recognized"): values are redacted.
+        first_line = redact_values((str(exc).strip() or type(exc).__name__).splitlines()[0])
         where = f" on {', '.join(self.tables)}" if self.tables else ""
         day = f" for partition {partition}" if partition else ""
         message = f"warehouse statement `{statement}`{where}{day} failed after {seconds:.1f} s: {first_line}"
         self.timed_out = bound is not None and seconds >= bound
+        locked = "lock" in first_line.lower()  # a real account's LOCK_TIMEOUT ends the wait with such an error
         if self.timed_out:
             message += f" (past its {bound:g} s bound, SNOWFLAKE_STATEMENT_TIMEOUT_SECONDS)"
-            if _WRITES.search(text):
-                message += (
-                    "; another transaction may hold a lock on the table, e.g. a run that crashed mid-upload: "
-                    "see the runbook, 'warehouse statement ... failed'"
-                )
+        if (self.timed_out or locked) and _WRITES.search(text):
+            message += (
+                "; another transaction may hold a lock on the table, e.g. a run that crashed mid-upload: "
+                "see the runbook, 'warehouse statement ... failed'"
+            )
         super().__init__(message)
 
 

@@ -70,6 +70,17 @@ def load_env(root: Path = PROJECT_ROOT) -> Path | None:
             "the exported values, but `dagster`/`dg` started in that folder would use the file's",
             err=True,
         )
+    if "SNOWFLAKE_ACCOUNT" in os.environ and source is not None:
+        # The warehouse is configured by the environment: a file must not add a host, a credential or a
+        # database to it (an old sandbox .env would retarget a production run).
+        skipped = sorted(k for k in values if k.startswith("SNOWFLAKE_") and k not in os.environ)
+        values = {k: v for k, v in values.items() if k not in skipped}
+        if skipped:
+            click.echo(
+                f"warning: SNOWFLAKE_ACCOUNT is exported, so {', '.join(skipped)} from {source} are ignored; "
+                "export them too if they are meant",
+                err=True,
+            )
     for key, value in values.items():
         if key not in os.environ:
             os.environ[key] = value

@@ -17,15 +17,20 @@ log = logging.getLogger(__name__)
 
 
 def fetch_evidence(phone: str) -> list[dict]:
-    from etl_platform.adapters.warehouse import Warehouse
+    from etl_platform.adapters.warehouse import Warehouse, WarehouseError
     from etl_platform.core.settings import Settings
     from etl_platform.defs.resources import snowflake_resource
 
     settings = Settings.from_env(os.environ)
     snowflake = snowflake_resource(os.environ, settings).process_config_and_initialize()
+    # Read only (an auditor's role may not create tables): a warehouse without SCRUB_EVIDENCE has no history.
     with Warehouse.from_settings(snowflake, settings).session() as session:
-        session.ensure_tables()
-        frame = session.frame("phone_evidence", [phone])
+        try:
+            frame = session.frame("phone_evidence", [phone])
+        except WarehouseError as err:
+            if "does not exist" in str(err):
+                return []
+            raise
     return frame.to_dict("records")
 
 

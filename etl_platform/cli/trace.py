@@ -40,7 +40,8 @@ def _line(stage) -> str:
             + (f", {m['status_unknown']} unknown" if m.get("status_unknown") else "")
         ),
         LEAD_RESULTS.asset: lambda: (
-            f"{m.get('leads_delivered', '?')} records saved ({m.get('rows_out', '?')} rows, {m.get('callable', '?')} callable)"
+            f"{m.get('leads_delivered', '?')} records saved "
+            f"({m.get('rows_out', '?')} rows, {m.get('callable', '?')} callable)"
         ),
         DNC_REGISTRY.asset: lambda: f"{m.get('numbers', '?')} numbers in {m.get('area_codes', '?')} area codes",
     }

@@ -41,5 +41,7 @@ def test_dagster_cli_materializes_a_partition_and_trace_reads_it(
     for stage in ("Snowflake Query", "Pre-filtering", "idiCORE", "CCC", "DNC", "Results Upload"):
         assert f"[OK] {stage}" in report.stdout
     assert f"({len(rows)} rows," in report.stdout
+    delivered = len({r["LEAD_ID"] for r in rows})
+    assert f"{delivered} records saved ({len(rows)} rows," in report.stdout, "the trace reads the upload's figures"
     secrets = ("sandbox-secret", "sandbox-password", "sandbox-login")
     assert not any(s in result.stdout + result.stderr + report.stdout for s in secrets)

@@ -151,3 +151,31 @@ def test_every_asset_describes_itself(defs):
     assert [c.name for c in meta["dagster/column_schema"].columns] == RESULT_COLUMNS
     assert "PHONE" in [c.name for c in meta["scrub_evidence_schema"].columns]
     assert "REASON" in [c.name for c in meta["lead_dead_letters_schema"].columns]
+
+
+PARENT = """
+import os, subprocess, sys
+from dotenv import dotenv_values
+os.environ.update({k: v for k, v in dotenv_values(".env").items() if v is not None})  # what `dagster dev` does
+child = "from etl_platform.defs.target import warn_if_dotenv_shadows; print(warn_if_dotenv_shadows())"
+sys.exit(subprocess.run([sys.executable, "-c", child]).returncode)
+"""
+
+
+def test_a_dotenv_applied_by_a_dagster_parent_is_named_in_its_children(tmp_path):
+    """Under `dagster dev` the process that applied .env is the parent of the code server and run workers,
+    whose own start-up environment already holds the file's values: the check looks up the Dagster chain."""
+    import sys
+
+    (tmp_path / ".env").write_text("SNOWFLAKE_SCHEMA=SCHEMA_FROM_FILE\n")
+    result = subprocess.run(
+        [sys.executable, "-c", PARENT, "dagster-dev-stand-in"],  # its command line names dagster, as dagster dev's
+        cwd=tmp_path,
+        env=os.environ.copy() | {"SNOWFLAKE_SCHEMA": "SCHEMA_EXPORTED"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "['SNOWFLAKE_SCHEMA']" in result.stdout
+    assert "sets SNOWFLAKE_SCHEMA to other values" in result.stderr and "SCHEMA_EXPORTED" not in result.stderr

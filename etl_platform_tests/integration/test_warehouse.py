@@ -52,9 +52,12 @@ def _write_half(session) -> None:
 def test_a_transaction_is_rolled_back_on_every_way_out(sandbox, table, warehouse, interruption):
     """An error, Ctrl-C and an exiting process (Dagster terminating a run raises inside the step) alike."""
     warehouse_ = Warehouse(SandboxConnections(sandbox), 100, 30, DAY)
-    with warehouse_.session() as session, pytest.raises(type(interruption)), session.transaction():
-        _write_half(session)
-        raise interruption
+    with warehouse_.session() as session:
+        with pytest.raises(type(interruption)), session.transaction():
+            _write_half(session)
+            raise interruption
+        # Read in the same session, still open: it would see its own uncommitted rows had nothing rolled back.
+        assert _values(session.cur) == ["before"]
     assert _values(warehouse) == ["before"]
 
 

@@ -48,7 +48,6 @@ def test_exported_variables_win_over_dotenv_and_the_difference_is_named(project,
     assert os.environ["SNOWFLAKE_DATABASE"] == "PROD_DB" and os.environ["ETL_SCHEDULE_TIME"] == "07:00"
     warning = capsys.readouterr().err
     assert "SNOWFLAKE_DATABASE" in warning and "PROD_DB" not in warning and "SANDBOX_DB" not in warning
-    assert not (project / ".env.example").samefile(project / ".env")
     assert os.environ["DAGSTER_COMPUTE_LOG_DIR"].startswith(str(project))
 
 
@@ -68,3 +67,24 @@ def test_a_dotenv_override_is_one_that_changed_a_value():
     started = {"SNOWFLAKE_DATABASE": "PROD", "SNOWFLAKE_SCHEMA": "S"}
     dotenv = {"SNOWFLAKE_DATABASE": "SANDBOX", "SNOWFLAKE_SCHEMA": "S", "ONLY_IN_FILE": "x"}
     assert shadowed_variables(dotenv, started) == ["SNOWFLAKE_DATABASE"]
+
+
+def test_an_exported_warehouse_is_never_completed_from_a_dotenv(project, monkeypatch, capsys):
+    """An old sandbox .env beside a production environment: its host and password must not be added."""
+    (project / ".env").write_text(
+        "SNOWFLAKE_HOST=127.0.0.1\nSNOWFLAKE_PASSWORD=sandbox-password\nETL_SCHEDULE_TIME=07:00\n"
+    )
+    monkeypatch.setenv("SNOWFLAKE_ACCOUNT", "acme-prod")
+    for name in (
+        "SNOWFLAKE_HOST",
+        "SNOWFLAKE_PASSWORD",
+        "ETL_SCHEDULE_TIME",
+        "DAGSTER_HOME",
+        "DAGSTER_COMPUTE_LOG_DIR",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    environment.load_env(project)
+    assert "SNOWFLAKE_HOST" not in os.environ and "SNOWFLAKE_PASSWORD" not in os.environ
+    assert os.environ["ETL_SCHEDULE_TIME"] == "07:00", "other settings still come from the file"
+    warning = capsys.readouterr().err
+    assert "SNOWFLAKE_HOST, SNOWFLAKE_PASSWORD" in warning and "sandbox-password" not in warning
