@@ -69,4 +69,4 @@ sandbox-stop: install
 
 clean:
 	-$(BIN)/etl-platform sandbox stop
-	rm -rf .sandbox bench/.work storage logs history schedules .logs_queue .telemetry
+	rm -rf .sandbox bench/.work storage logs run-logs history schedules .logs_queue .telemetry

@@ -17,7 +17,7 @@ def _is_checkout(folder: Path) -> bool:
 
 
 def _project_root() -> Path:
-    """Where .env, .sandbox/ and logs/ live: the checkout the command is started in; else the checkout this
+    """Where .env, .sandbox/ and run-logs/ live: the checkout the command is started in; else the checkout this
     package is installed from (editable); else (an installed wheel) the folder the command is started from.
     The current folder comes first, so a command run in a second checkout never writes into the first."""
     here = Path.cwd()
@@ -31,7 +31,9 @@ PROJECT_ROOT = _project_root()
 PATH_VARIABLES = ("DNC_REGISTRY_PATH", "DNC_SOURCE_DIR", "ETL_BASELINES_PATH", "DAGSTER_COMPUTE_LOG_DIR")
 # Dagster's CLI applies a .env in its working directory *over* the environment. The commands here have
 # already merged the settings (exported variables win), so they start Dagster from a folder without one.
-DAGSTER_CWD = PROJECT_ROOT / "logs"
+# Not `logs/`: with DAGSTER_HOME at the project, Dagster owns `$DAGSTER_HOME/logs/` (its telemetry queue,
+# which it moves away); `dagster dev` started in there lost its working folder and the UI died at start.
+DAGSTER_CWD = PROJECT_ROOT / "run-logs"
 # The sandbox's settings: what a fresh checkout runs against when nothing else is configured.
 SANDBOX_DEFAULTS = ".env.example"
 
@@ -155,7 +157,7 @@ CODE_LOCATION = "etl_platform"  # the location's name in workspace.yaml, the ima
 
 
 def workspace_file() -> Path:
-    """The workspace the daemon and webserver load (the project's workspace.yaml; written into logs/ for an
+    """The workspace the daemon and webserver load (the project's workspace.yaml; written into run-logs/ for an
     installed wheel). Submitting through it records the code location under the name the daemon knows: a
     backfill submitted with `-m etl_platform.definitions` would name its location after the module, and a
     daemon serving `etl_platform` could not run it."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from etl_platform.cli.environment import (
-    PROJECT_ROOT,
+    DAGSTER_CWD,
     ensure_pools,
     ensure_postgres_database,
     materialize_args,
@@ -22,7 +22,7 @@ from etl_platform.cli.trace import print_trace
 from etl_platform.core.stages import DNC_REGISTRY
 from etl_platform.core.target import describe_target, warehouse_target
 
-LOGS = PROJECT_ROOT / "logs"
+LOGS = DAGSTER_CWD  # run-logs/: the event log of each CLI run
 
 
 def yesterday() -> str:

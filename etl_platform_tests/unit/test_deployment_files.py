@@ -36,7 +36,7 @@ def test_the_build_context_holds_what_the_dockerfile_copies_and_nothing_secret()
     for source in copied:
         assert (PROJECT_ROOT / source).exists(), source
         assert in_build_context(source), f"{source} is excluded by .dockerignore"
-    for secret in (".env", ".sandbox/registry.duckdb", ".venv/bin/python", "logs/run.log"):
+    for secret in (".env", ".sandbox/registry.duckdb", ".venv/bin/python", "run-logs/run.log"):
         assert not in_build_context(secret), f"{secret} would be sent to the image build"
 
 
