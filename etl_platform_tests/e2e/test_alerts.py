@@ -107,9 +107,12 @@ def test_run_failure_alert_posts_stage_error_and_trace_command(sandbox, defs, se
         HEALTH_DAY.isoformat(),
         "idiCORE",
         "idiCORE failed for",
+        f"Nothing was written for {HEALTH_DAY}",  # the same cause as the run page: what the partition kept
+        "LEAD_RESULTS",
         f"etl-platform trace {result.run_id[:8]}",
     ):
         assert piece in text, (piece, text)
+    assert "max_retries" not in text
 
     # an unreachable webhook never breaks the sensor
     alert_sensors(settings, f"http://127.0.0.1:{free_port()}/down")["run_failure_alert_sensor"](context)
