@@ -96,25 +96,19 @@ def _text(value: object) -> str | None:
     return str(value)
 
 
+def _by_phone(frame: pd.DataFrame, columns: list[str]) -> dict[str, tuple]:
+    """{phone: values of `columns`} from a scrub's frame (a column it lacks reads as None)."""
+    return {row[0]: row[1:] for row in frame.reindex(columns=["PHONE", *columns]).itertuples(index=False, name=None)}
+
+
 def evidence_records(
     rows: list[tuple], litigator: pd.DataFrame, dnc: pd.DataFrame, recorded_at: dt.datetime
 ) -> list[dict]:
     """What SCRUB_EVIDENCE keeps for every result row with a phone: both verdicts with their reasons, when CCC
     answered, the DNC registry copy (area code, date, file) that answered, the final verdict and the run."""
-    lit = {
-        phone: (status, reason, answered)
-        for phone, status, reason, answered in zip(
-            litigator["PHONE"].tolist(),
-            litigator["LITIGATOR_STATUS"].tolist(),
-            litigator["LITIGATOR_REASON"].tolist(),
-            (
-                litigator["CCC_ANSWERED_AT"] if "CCC_ANSWERED_AT" in litigator else pd.Series([None] * len(litigator))
-            ).tolist(),
-            strict=True,
-        )
-    }
-    columns = ["DNC_STATUS", "DNC_REASON", "DNC_AREA_CODE", "DNC_COPY_DATE", "DNC_SOURCE_FILE"]
-    dn = {row[0]: row[1:] for row in dnc.reindex(columns=["PHONE", *columns]).itertuples(index=False, name=None)}
+    # The verdicts come from the result rows; the scrub frames add their reasons and the evidence behind them.
+    lit = _by_phone(litigator, ["LITIGATOR_REASON", "CCC_ANSWERED_AT"])
+    dn = _by_phone(dnc, ["DNC_REASON", "DNC_AREA_CODE", "DNC_COPY_DATE", "DNC_SOURCE_FILE"])
     at = {name: i for i, name in enumerate(RESULT_COLUMNS)}
     stamp = recorded_at.strftime("%Y-%m-%d %H:%M:%S.%f")
     records = []
@@ -122,8 +116,8 @@ def evidence_records(
         phone = row[at["PHONE"]]
         if phone is None:
             continue
-        lit_status, lit_reason, answered = lit.get(phone, ("unknown", "not_scrubbed", None))
-        dnc_values = dn.get(phone, ("unknown", "not_scrubbed", None, None, None))
+        lit_reason, answered = lit.get(phone, ("not_scrubbed", None))
+        dnc_reason, area_code, copy_date, source_file = dn.get(phone, ("not_scrubbed", None, None, None))
         records.append(
             {
                 "PHONE": phone,
@@ -134,10 +128,10 @@ def evidence_records(
                 "LITIGATOR_REASON": _text(lit_reason),
                 "CCC_ANSWERED_AT": _text(answered),
                 "DNC_STATUS": row[at["DNC_STATUS"]],
-                "DNC_REASON": _text(dnc_values[1]),
-                "DNC_AREA_CODE": _text(dnc_values[2]),
-                "DNC_COPY_DATE": _text(dnc_values[3]),
-                "DNC_SOURCE_FILE": _text(dnc_values[4]),
+                "DNC_REASON": _text(dnc_reason),
+                "DNC_AREA_CODE": _text(area_code),
+                "DNC_COPY_DATE": _text(copy_date),
+                "DNC_SOURCE_FILE": _text(source_file),
                 "CALLABLE": bool(row[at["CALLABLE"]]),
                 "BLOCK_REASON": row[at["BLOCK_REASON"]],
                 "RECORDED_AT": stamp,

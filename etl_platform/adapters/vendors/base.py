@@ -148,6 +148,10 @@ class VendorStats:
         self.breaker_rejections += 1
         self.errors["breaker_open"] = self.errors.get("breaker_open", 0) + 1
 
+    def error_summary(self) -> str:
+        """The failed calls by kind, for a failure message: "188 breaker_open, 17 http_503"."""
+        return ", ".join(f"{n} {kind}" for kind, n in sorted(self.errors.items())) or "no answer"
+
     def as_metadata(self, prefix: str) -> dict[str, int]:
         flat = {k: v for k, v in asdict(self).items() if k != "errors"}
         flat.update({f"error_{k}": v for k, v in self.errors.items()})

@@ -147,7 +147,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         frame["CCC_ANSWERED_AT"] = frame["PHONE"].map(client.answered_at)
         failed = vendor_unknown(frame, "LITIGATOR", LITIGATOR_SCRUB.vendor)
         if error_share_exceeded(failed, len(frame), settings.vendor_max_error_share):
-            kinds = ", ".join(f"{n} {k}" for k, n in sorted(client.stats.errors.items())) or "no answer"
+            kinds = client.stats.error_summary()
             raise stage_failure(
                 context,
                 f"CCC gave no verdict for {failed} of {len(frame)} phones ({kinds}); failing rather than "

@@ -116,7 +116,7 @@ def fail_if_vendor_failed(
     """Only vendor trouble counts against the error budget; a refused query is the lead's problem."""
     failed, total = searched.count("failed"), len(searched.by_key)
     if error_share_exceeded(failed, total, settings.vendor_max_error_share):
-        kinds = ", ".join(f"{n} {k}" for k, n in sorted(client.stats.errors.items())) or "no answer"
+        kinds = client.stats.error_summary()
         raise stage_failure(
             context,
             f"idiCORE failed for {failed} of {total} searches (limit {settings.vendor_max_error_share:.0%}; {kinds})",
