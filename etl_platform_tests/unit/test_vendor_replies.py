@@ -3,10 +3,11 @@ unknown), never "no phones" or "clear". Plain functions over plain payloads: no 
 
 from __future__ import annotations
 
+import aiohttp
 import httpx
 import pytest
 
-from etl_platform.adapters.vendors.base import RetryableError
+from etl_platform.adapters.vendors.base import RetryableError, as_vendor_error
 from etl_platform.adapters.vendors.ccc import parse_litigator_reply
 from etl_platform.adapters.vendors.idicore import parse_search_reply
 
@@ -78,3 +79,24 @@ def test_ccc_reply_that_breaks_contract_fails_the_whole_batch(body, kind):
     with pytest.raises(RetryableError) as info:
         parse_litigator_reply(["2675466417", "7075276405"], _response(body))
     assert info.value.kind == kind
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        (aiohttp.ServerDisconnectedError(), "connection"),
+        (aiohttp.ClientPayloadError("truncated"), "connection"),
+        (aiohttp.ServerTimeoutError(), "timeout"),  # both a ClientError and a TimeoutError: a timeout
+        (TimeoutError(), "timeout"),
+        (httpx.ReadTimeout("slow"), "timeout"),
+        (httpx.ConnectError("refused"), "connection"),
+    ],
+)
+def test_transport_failures_of_either_http_library_are_retryable_with_their_kind(exc, kind):
+    err = as_vendor_error(exc)
+    assert isinstance(err, RetryableError) and err.kind == kind
+
+
+def test_an_unexpected_exception_is_not_turned_into_a_vendor_error():
+    with pytest.raises(KeyError):
+        as_vendor_error(KeyError("bug"))

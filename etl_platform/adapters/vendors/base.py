@@ -3,12 +3,14 @@ per-stage counters, and `VendorClient`, the base that wires them around every ca
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
+import aiohttp
 import httpx
 import pybreaker
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_after_delay
@@ -53,27 +55,32 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def classify_status(response: httpx.Response) -> VendorError | None:
-    """Map an HTTP status to the error the clients raise; None for 2xx."""
-    status = response.status_code
+    """Map an httpx response's status to the error the clients raise; None for 2xx."""
+    return classify(response.status_code, response.headers, response.request.url.host)
+
+
+def classify(status: int, headers: Mapping[str, str], host: str) -> VendorError | None:
+    """Map an HTTP status to the error the clients raise; None for 2xx (any HTTP library's reply)."""
     if 200 <= status < 300:
         return None
     if status == 429:
-        return RetryableError("http_429", "rate limited", parse_retry_after(response.headers.get("retry-after")))
+        return RetryableError("http_429", "rate limited", parse_retry_after(headers.get("retry-after")))
     if status >= 500:
-        return RetryableError(
-            f"http_{status}", f"server error {status}", parse_retry_after(response.headers.get("retry-after"))
-        )
+        return RetryableError(f"http_{status}", f"server error {status}", parse_retry_after(headers.get("retry-after")))
     if status in (401, 403, 404):
-        return ConfigurationError(f"http_{status}", f"HTTP {status} from {response.request.url.host}")
+        return ConfigurationError(f"http_{status}", f"HTTP {status} from {host}")
     return PermanentError(f"http_{status}", f"HTTP {status}")
 
 
 def as_vendor_error(exc: BaseException) -> VendorError:
+    """A transport failure of either HTTP library the clients use (httpx for CCC and alerts, aiohttp for
+    idiCORE's high-volume searches) as a RetryableError; anything else is a bug and propagates."""
     if isinstance(exc, VendorError):
         return exc
-    if isinstance(exc, httpx.TimeoutException):
+    # aiohttp's ServerTimeoutError is both a ClientError and a TimeoutError: a timeout, checked first.
+    if isinstance(exc, httpx.TimeoutException | asyncio.TimeoutError):
         return RetryableError("timeout", type(exc).__name__)
-    if isinstance(exc, httpx.TransportError):
+    if isinstance(exc, httpx.TransportError | aiohttp.ClientError):
         return RetryableError("connection", type(exc).__name__)
     raise exc
 
