@@ -11,7 +11,7 @@ from pathlib import Path
 from bench.harness import PROJECT_ROOT, machine, render, write_json
 from etl_platform.cli.environment import load_env
 
-BENCHMARKS = ("e2e", "overhead", "scale", "client", "dnc", "startup")
+BENCHMARKS = ("e2e", "overhead", "scale", "client", "dnc", "startup", "sizes", "backfill")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []], help=f"default: all ({', '.join(BENCHMARKS)})")
     parser.add_argument("--repeats", type=int, default=3, help="runs per figure; the median is reported")
     parser.add_argument("--sizes", default="10000,100000", help="leads per partition for `scale`")
+    parser.add_argument("--leads", default="200,2000,20000", help="leads per day for `sizes`")
     parser.add_argument("--dnc-numbers", type=int, default=10_000_000, help="registry size for `dnc`")
     parser.add_argument(
         "--profile", action="store_true", help="profile each dagster run with pyinstrument (bench/results/profiles/)"
@@ -42,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         "client": lambda: module("client").bench_client(args.repeats),
         "dnc": lambda: module("dnc").bench_dnc(args.repeats, args.dnc_numbers),
         "startup": lambda: module("pipeline").bench_startup(args.repeats),
+        "sizes": lambda: module("pipeline").bench_sizes(args.repeats, tuple(int(s) for s in args.leads.split(","))),
+        "backfill": lambda: module("backfill").bench_backfill(),
     }
     info = machine()
     results = []

@@ -54,9 +54,14 @@ class Profile:
     ccc_rate_limit: float | None
     client_rate_limit: float
     client_concurrency: int = 16
+    # how the sandbox enforces both vendors' limits: "bucket" (a one-second burst allowed) or "window" (a
+    # strict sliding one-second window, as the strictest vendor would)
+    rate_mode: str = "bucket"
 
 
 DEFAULT_PROFILE = Profile("default", 250.0, 50.0, 400.0, 1000 / 60, client_rate_limit=50.0)
+# The default profile under the strict sliding one-second window: no burst, any excess draws a 429.
+WINDOW_PROFILE = Profile("window", 250.0, 50.0, 400.0, 1000 / 60, client_rate_limit=50.0, rate_mode="window")
 # 8 in flight: the client is CPU-bound at zero latency, and 8 measured fastest (bench client)
 ZERO_LATENCY = Profile("zero-latency", 0.0, None, 0.0, None, client_rate_limit=100_000.0, client_concurrency=8)
 
@@ -91,6 +96,7 @@ class BenchStack:
             ccc_latency_ms=p.ccc_latency_ms,
             ccc_rate_limit=p.ccc_rate_limit,
             persist_snowflake=False,
+            rate_mode=p.rate_mode,
         )
         self.sandbox = Sandbox(settings)  # not started here: used to reach and seed the sandbox process
         home = self.root / "dagster_home"
@@ -114,6 +120,7 @@ class BenchStack:
             "SANDBOX_CCC_LATENCY_MS": str(p.ccc_latency_ms),
             "SANDBOX_CCC_RATE_LIMIT": str(p.ccc_rate_limit or "none"),
             "SANDBOX_FAULTS": "",
+            "SANDBOX_RATE_MODE": p.rate_mode,
             "SNOWFLAKE_PORT": str(settings.snowflake_port),
             "SANDBOX_IDICORE_PORT": str(settings.idicore_port),
             "SANDBOX_CCC_PORT": str(settings.ccc_port),
@@ -204,6 +211,14 @@ class BenchStack:
                     record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_START, limit=1
                 ).records
                 trace.first_step_at = starts[0].event_log_entry.timestamp if starts else None
+                # When the last step ended: first step start -> last step end is the pipeline's own span.
+                ends = instance.get_records_for_run(
+                    record.dagster_run.run_id,
+                    of_type={dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE},
+                    ascending=False,
+                    limit=1,
+                ).records
+                trace.last_step_at = ends[0].event_log_entry.timestamp if ends else None
                 return record, trace
         finally:
             for key, value in saved.items():

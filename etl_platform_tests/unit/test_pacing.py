@@ -60,7 +60,7 @@ class Clock:
 
 def test_a_wave_of_429s_pauses_everyone_and_cuts_the_rate_once():
     clock = Clock()
-    pacer = AdaptivePacer(50.0, clock=clock)
+    pacer = AdaptivePacer(50.0, clock=clock, headroom=0)
     for _ in range(12):  # the replies of every request in flight come back 429 at once
         pacer.rate_limited(1.0)
     assert pacer.slowdowns == 1 and pacer.current_rate() == pytest.approx(25.0)
@@ -71,7 +71,7 @@ def test_a_wave_of_429s_pauses_everyone_and_cuts_the_rate_once():
 
 def test_the_rate_recovers_gradually_to_the_configured_ceiling_and_never_above():
     clock = Clock()
-    pacer = AdaptivePacer(40.0, clock=clock, increase_per_second=0.05)
+    pacer = AdaptivePacer(40.0, clock=clock, increase_per_second=0.05, headroom=0)
     pacer.rate_limited(None)  # Retry-After missing: a one-second pause
     assert pacer.current_rate() == pytest.approx(20.0)
     clock.now += 1.0 + 5.0  # five 429-free seconds after the pause: +5% of 40 per second
@@ -92,3 +92,36 @@ def test_the_rate_never_falls_below_its_floor():
 def test_a_rate_must_be_positive():
     with pytest.raises(ValueError):
         AdaptivePacer(0)
+
+
+def test_it_paces_just_below_the_vendors_limit_and_recovers_to_there_not_above():
+    """At exactly a sliding-window vendor's limit, arrival jitter alone puts 51 in some second (bench sizes)."""
+    clock = Clock()
+    pacer = AdaptivePacer(50.0, clock=clock)
+    assert pacer.current_rate() == pytest.approx(49.0)
+    pacer.rate_limited(1.0)
+    clock.now += 600.0
+    assert pacer.current_rate() == pytest.approx(49.0)
+
+
+def test_a_request_already_waiting_when_a_429_arrives_waits_out_the_pause():
+    """Slots handed out before the 429 and falling inside its pause are given up, not sent into it."""
+    pacer = AdaptivePacer(10.0, headroom=0)  # a slot every 100 ms
+
+    async def go() -> list[float]:
+        start = time.monotonic()
+        stamps: list[float] = []
+
+        async def request() -> None:
+            await pacer.wait()
+            stamps.append(time.monotonic() - start)
+
+        waiting = [asyncio.ensure_future(request()) for _ in range(3)]  # slots at 0, 100 and 200 ms
+        await asyncio.sleep(0.05)
+        pacer.rate_limited(0.5)  # the first request's reply: 429, Retry-After 0.5 s
+        await asyncio.gather(*waiting)
+        return sorted(stamps)
+
+    stamps = asyncio.run(go())
+    assert stamps[0] < 0.05
+    assert stamps[1] >= 0.54 and stamps[2] >= stamps[1] + 1 / 10.0 / 0.5 * 0.95, stamps

@@ -188,9 +188,12 @@ class IdiCoreClient(VendorClient):
                 raise as_vendor_error(exc) from None
             if status == 401:
                 # The token expired early or was revoked: take the current one (logging in again only if no
-                # other worker has yet) and repeat the search at once; no login for a try that will not come.
+                # other worker has yet) and repeat the search in the next paced slot (the refused call
+                # counted against the vendor's limit too); no login for a try that will not come.
                 if tries_left:
                     token = await self._current_token(http, stale=token)
+                    if self.pacer is not None:
+                        await self.pacer.wait()
                 continue
             if status == 400:
                 code = _error_code(body)
@@ -256,6 +259,8 @@ class IdiCoreClient(VendorClient):
         # the client's CPU in scheduling. Twice the concurrency, so workers sleeping in a retry back-off
         # (outside the gate) do not starve the vendor of requests.
         async with self._session() as http:
+            if queries:
+                await self._log_in_before_pacing(http)
             workers = [asyncio.ensure_future(worker()) for _ in range(min(len(queries), 2 * self.concurrency))]
             try:
                 await asyncio.gather(*workers)
@@ -267,6 +272,16 @@ class IdiCoreClient(VendorClient):
         if missing:  # cannot happen unless a worker died silently; never report a search as done
             raise RuntimeError(f"{len(missing)} idiCORE searches were never run")
         return results  # type: ignore[return-value]
+
+    async def _log_in_before_pacing(self, http: aiohttp.ClientSession) -> None:
+        """The token before the first paced slot: logged in from inside the first search, every search
+        whose slot passed during the login's round trip went out together the moment it ended, a burst
+        that a vendor enforcing a sliding one-second window answered with 429s (bench sizes). A transient
+        failure here is left to the searches, which log in with their own retries and breaker."""
+        try:
+            await self._current_token(http)
+        except RetryableError:
+            pass
 
     def _session(self) -> aiohttp.ClientSession:
         """At most `concurrency` connections, kept alive between searches; `timeout` bounds each whole
