@@ -12,6 +12,7 @@ figures), which is what lets one core drive well over 1,000 searches/s.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -278,10 +279,8 @@ class IdiCoreClient(VendorClient):
         whose slot passed during the login's round trip went out together the moment it ended, a burst
         that a vendor enforcing a sliding one-second window answered with 429s (bench sizes). A transient
         failure here is left to the searches, which log in with their own retries and breaker."""
-        try:
+        with contextlib.suppress(RetryableError):
             await self._current_token(http)
-        except RetryableError:
-            pass
 
     def _session(self) -> aiohttp.ClientSession:
         """At most `concurrency` connections, kept alive between searches; `timeout` bounds each whole
