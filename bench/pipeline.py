@@ -27,10 +27,10 @@ from etl_platform.core.stages import PIPELINE_ORDER, STAGES
 BENCH_DAY = dt.date(2026, 6, 1)  # any day in the partitions; fixed so every run sees the same leads
 
 
-def _run_once(stack: BenchStack, label: str) -> dict:
+def _run_once(stack: BenchStack, label: str, code: list[str] | None = None) -> dict:
     """A fresh run of the day (cache and results cleared first) and everything measured about it."""
     stack.forget_outputs()
-    cli: CliRun = stack.materialize_day(label)
+    cli: CliRun = stack.materialize_day(label, code)
     record, trace = stack.latest_trace()
     if trace.status != "SUCCESS":
         raise RuntimeError(f"benchmark run {trace.run_id} ended {trace.status}")
@@ -91,8 +91,16 @@ def bench_startup(repeats: int) -> BenchResult:
     with BenchStack(ZERO_LATENCY, BENCH_DAY, 200) as stack:
         stack.load_registry()
         runs = [_run_once(stack, f"startup-{i}") for i in range(repeats)]
-    result.add("spawn -> run created (dagster asset materialize)", "s", [r["startup"] for r in runs])
-    result.add("spawn -> first step started", "s", [r["first_step"] for r in runs])
+        result.add("spawn -> run created (dagster asset materialize)", "s", [r["startup"] for r in runs])
+        result.add("spawn -> first step started", "s", [r["first_step"] for r in runs])
+        result.add("[in-process executor] first step start -> last step end", "s", [r["step_span"] for r in runs])
+        # The executors the in-process one was chosen over (bench/executor_variants.py), same day and stack.
+        stack.env["PYTHONPATH"] = str(PROJECT_ROOT)
+        for name in ("multiprocess_spawn", "multiprocess_forkserver"):
+            code = ["-m", "bench.executor_variants", "-a", name]
+            variant = [_run_once(stack, f"startup-{name}-{i}", code) for i in range(repeats)]
+            result.add(f"[{name}] spawn -> first step started", "s", [r["first_step"] for r in variant])
+            result.add(f"[{name}] first step start -> last step end", "s", [r["step_span"] for r in variant])
     return result
 
 

@@ -7,6 +7,7 @@ never disturbs `make run`'s sandbox or instance. The sandbox runs as its own pro
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -177,8 +179,13 @@ class BenchStack:
             ["asset", "materialize", "-m", "etl_platform.definitions", "--select", "dnc_registry"], "dnc_registry"
         )
 
-    def materialize_day(self, label: str) -> CliRun:
-        return self.dagster(materialize_args(self.day.isoformat()), f"run-{label}")
+    def materialize_day(self, label: str, code: list[str] | None = None) -> CliRun:
+        """The day's run; `code` replaces `-m etl_platform.definitions` (another definitions module)."""
+        args = materialize_args(self.day.isoformat())
+        if code:
+            where = args.index("-m")
+            args[where : where + 2] = code
+        return self.dagster(args, f"run-{label}")
 
     def forget_outputs(self) -> None:
         """Make the next run of the day a fresh one: no cached idiCORE answers, no earlier results."""
@@ -196,30 +203,37 @@ class BenchStack:
 
         from etl_platform.cli.observe import find_run, load_trace
 
-        saved = {k: os.environ.get(k) for k in ("DAGSTER_HOME", "DAGSTER_POSTGRES_URL", "DAGSTER_COMPUTE_LOG_DIR")}
+        with self.instance_environment(), dg.DagsterInstance.get() as instance:
+            record = find_run(instance, None)
+            trace = load_trace(instance, record)
+            # When the first step started: what a run pays before any work (start-up, planning, pools).
+            starts = instance.get_records_for_run(
+                record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_START, limit=1
+            ).records
+            trace.first_step_at = starts[0].event_log_entry.timestamp if starts else None
+            # When the last step ended: first step start -> last step end is the pipeline's own span.
+            ends = instance.get_records_for_run(
+                record.dagster_run.run_id,
+                of_type={dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE},
+                ascending=False,
+                limit=1,
+            ).records
+            trace.last_step_at = ends[0].event_log_entry.timestamp if ends else None
+            return record, trace
+
+    @contextlib.contextmanager
+    def instance_environment(self, home: Path | None = None) -> Iterator[None]:
+        """This process's environment pointed at this stack's instance (dagster.yaml reads it from there)
+        while an instance is opened here; `home` for another DAGSTER_HOME on the same database."""
+        keys = ("DAGSTER_HOME", "DAGSTER_POSTGRES_URL", "DAGSTER_COMPUTE_LOG_DIR")
+        saved = {k: os.environ.get(k) for k in keys}
         os.environ.update(
-            DAGSTER_HOME=self.env["DAGSTER_HOME"],
+            DAGSTER_HOME=str(home or self.env["DAGSTER_HOME"]),
             DAGSTER_POSTGRES_URL=self.db_url,
             DAGSTER_COMPUTE_LOG_DIR=self.env["DAGSTER_COMPUTE_LOG_DIR"],
         )
         try:
-            with dg.DagsterInstance.get() as instance:
-                record = find_run(instance, None)
-                trace = load_trace(instance, record)
-                # When the first step started: what a run pays before any work (start-up, planning, pools).
-                starts = instance.get_records_for_run(
-                    record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_START, limit=1
-                ).records
-                trace.first_step_at = starts[0].event_log_entry.timestamp if starts else None
-                # When the last step ended: first step start -> last step end is the pipeline's own span.
-                ends = instance.get_records_for_run(
-                    record.dagster_run.run_id,
-                    of_type={dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE},
-                    ascending=False,
-                    limit=1,
-                ).records
-                trace.last_step_at = ends[0].event_log_entry.timestamp if ends else None
-                return record, trace
+            yield
         finally:
             for key, value in saved.items():
                 if value is None:

@@ -21,13 +21,16 @@ from etl_platform.defs.target import warn_if_dotenv_shadows
 PARTS = (leads, enrichment, compliance, delivery, monitoring)
 
 
-def build_definitions(settings: Settings, environ: Mapping[str, str]) -> dg.Definitions:
-    """Everything the code location defines, for these settings (tests build it with their own)."""
+def build_definitions(
+    settings: Settings, environ: Mapping[str, str], executor: dg.ExecutorDefinition = EXECUTOR
+) -> dg.Definitions:
+    """Everything the code location defines, for these settings (tests build it with their own; the start-up
+    benchmark with other executors, to compare them)."""
     return dg.Definitions.merge(
         *(part.build_defs(settings) for part in PARTS),
         dg.Definitions(
             resources={**build_resources(settings, environ), "io_manager": PrivateStepOutputsIOManager()},
-            executor=EXECUTOR,
+            executor=executor,
         ),
     )
 

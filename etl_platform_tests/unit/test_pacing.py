@@ -58,13 +58,27 @@ class Clock:
         return self.now
 
 
-def test_a_wave_of_429s_pauses_everyone_and_cuts_the_rate_once():
+def test_a_lone_wave_of_429s_pauses_everyone_without_cutting_the_rate():
+    """One wave is jitter at the vendor's clock: the Retry-After pause clears its window."""
     clock = Clock()
     pacer = AdaptivePacer(50.0, clock=clock, headroom=0)
     for _ in range(12):  # the replies of every request in flight come back 429 at once
         pacer.rate_limited(1.0)
+    assert pacer.waves == 1 and pacer.slowdowns == 0 and pacer.current_rate() == pytest.approx(50.0)
+    clock.now += 60.0  # another lone wave a minute later: still no cut
+    pacer.rate_limited(1.0)
+    assert pacer.waves == 2 and pacer.slowdowns == 0
+
+
+def test_waves_of_429s_soon_after_each_other_cut_the_rate_once_per_wave():
+    clock = Clock()
+    pacer = AdaptivePacer(50.0, clock=clock, headroom=0)
+    pacer.rate_limited(1.0)
+    clock.now += 1.0  # the pause is over, and the vendor refuses again: the limit is lower than our pace
+    for _ in range(12):
+        pacer.rate_limited(1.0)
     assert pacer.slowdowns == 1 and pacer.current_rate() == pytest.approx(25.0)
-    clock.now += 1.0  # once the pause is over, a new 429 cuts again
+    clock.now += 1.0
     pacer.rate_limited(1.0)
     assert pacer.slowdowns == 2 and pacer.rate == pytest.approx(12.5)
 
@@ -73,6 +87,8 @@ def test_the_rate_recovers_gradually_to_the_configured_ceiling_and_never_above()
     clock = Clock()
     pacer = AdaptivePacer(40.0, clock=clock, increase_per_second=0.05, headroom=0)
     pacer.rate_limited(None)  # Retry-After missing: a one-second pause
+    clock.now += 1.0
+    pacer.rate_limited(None)  # a second wave: cut
     assert pacer.current_rate() == pytest.approx(20.0)
     clock.now += 1.0 + 5.0  # five 429-free seconds after the pause: +5% of 40 per second
     assert pacer.current_rate() == pytest.approx(30.0)
@@ -100,6 +116,9 @@ def test_it_paces_just_below_the_vendors_limit_and_recovers_to_there_not_above()
     pacer = AdaptivePacer(50.0, clock=clock)
     assert pacer.current_rate() == pytest.approx(49.0)
     pacer.rate_limited(1.0)
+    clock.now += 1.0
+    pacer.rate_limited(1.0)
+    assert pacer.current_rate() < 49.0
     clock.now += 600.0
     assert pacer.current_rate() == pytest.approx(49.0)
 
@@ -124,4 +143,4 @@ def test_a_request_already_waiting_when_a_429_arrives_waits_out_the_pause():
 
     stamps = asyncio.run(go())
     assert stamps[0] < 0.05
-    assert stamps[1] >= 0.54 and stamps[2] >= stamps[1] + 1 / 10.0 / 0.5 * 0.95, stamps
+    assert stamps[1] >= 0.54 and stamps[2] >= stamps[1] + 0.1 * 0.95, stamps

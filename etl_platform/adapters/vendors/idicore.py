@@ -297,6 +297,7 @@ class IdiCoreClient(VendorClient):
         figures: dict[str, float | int] = dict(super().metadata())
         if self.pacer is not None:
             figures["idicore_rate_slowdowns"] = self.pacer.slowdowns
+            figures["idicore_429_waves"] = self.pacer.waves
             figures["idicore_lowest_rate"] = round(self.pacer.lowest_rate, 2)
             figures["idicore_peak_per_second"] = self.pacer.peak_per_second
         return figures
