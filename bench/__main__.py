@@ -20,7 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per figure; the median is reported")
     parser.add_argument("--sizes", default="10000,100000", help="leads per partition for `scale`")
     parser.add_argument("--leads", default="200,2000,20000", help="leads per day for `sizes`")
-    parser.add_argument("--dnc-numbers", type=int, default=10_000_000, help="registry size for `dnc`")
+    parser.add_argument(
+        "--dnc-numbers",
+        type=int,
+        default=50_000_000,
+        help="registry size for `dnc` (its files are generated once, cached)",
+    )
     parser.add_argument(
         "--profile", action="store_true", help="profile each dagster run with pyinstrument (bench/results/profiles/)"
     )

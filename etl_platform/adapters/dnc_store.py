@@ -5,7 +5,12 @@ look-up is `clear` only when the area code is covered by a copy at most 31 days 
 310.4(b)(3)) and the number is not listed; anything else is `unknown` with the reason, or `listed`.
 
 Loads build a new database file and swap it in with an atomic rename, so scrubs that are reading the
-previous copy (another run, another process) are never blocked or shown a half-loaded registry.
+previous copy (another run, another process) are never blocked or shown a half-loaded registry; a load that
+fails leaves the previous store as it was. When the only new files in the source folder are change lists
+dated after every change list the store already holds, the load is incremental: it copies the store, applies
+just those lists (additions and deletions, per area code) and swaps the copy in, with the same result as a
+full rebuild of the folder. Anything else (a new or replaced full list, a removed file, a change list older
+than one already applied) rebuilds from all the files.
 
 Every SQL statement and expression the store runs is a file under `etl_platform/sql/dnc/`, each file's header
 comment saying what it does and what its `?` parameters are.
@@ -17,9 +22,10 @@ import datetime as dt
 import hashlib
 import os
 import re
+import shutil
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -33,6 +39,11 @@ if TYPE_CHECKING:
     import duckdb
 
 REGISTRY_VALID_DAYS = 31
+# DuckDB's buffer pool for loads and updates. Its default is 80% of the machine's memory, and a load's
+# DISTINCT ... ORDER BY over every number takes what it is given; with a limit it spills to <staging file>.tmp
+# instead. Issue 16 budgets 2 GiB for the loading process at national scale: 1 GB for DuckDB leaves room for
+# Python, pandas and pyarrow (about 150 MiB) and DuckDB's allocations outside the pool.
+LOAD_MEMORY_LIMIT = "1GB"
 _DATE_IN_NAME = re.compile(r"(20\d{2})-?(\d{2})-?(\d{2})")
 
 
@@ -115,6 +126,8 @@ class LoadReport:
     area_codes: tuple[AreaCodeCopy, ...]
     seconds: float
     fingerprint: str
+    mode: str = "full"  # "full" rebuild, "incremental" (change lists applied to the store), or "unchanged"
+    applied: tuple[str, ...] = ()  # the change lists an incremental load applied
 
 
 def copy_date_of(path: Path) -> dt.date:
@@ -127,17 +140,35 @@ def copy_date_of(path: Path) -> dt.date:
     return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date()
 
 
-def _fingerprint(files: Sequence[Path]) -> str:
+def _stat_key(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def _file_keys(files: Sequence[Path]) -> list[tuple[str, int, int]]:
+    """(name, size, mtime in ns) per file: what the fingerprint is made of, and what `files` records."""
+    return [(f.name, *_stat_key(f)) for f in files]
+
+
+def _digest(keys: Sequence[tuple[str, int, int]]) -> str:
     digest = hashlib.sha256()
-    for f in files:
-        st = f.stat()
-        digest.update(f"{f.name}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    for name, size, mtime_ns in keys:
+        digest.update(f"{name}|{size}|{mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
+
+
+def _fingerprint(files: Sequence[Path]) -> str:
+    return _digest(_file_keys(files))
+
+
+def _ints(area_codes: Iterable[str]) -> list[int]:
+    return sorted(int(a) for a in area_codes)
 
 
 @dataclass
 class DncStore:
     path: Path
+    memory_limit: str = LOAD_MEMORY_LIMIT  # DuckDB's buffer pool while loading
 
     # --- loading ----------------------------------------------------------------------------------
     @staticmethod
@@ -154,85 +185,158 @@ class DncStore:
         force: bool = False,
         change_parser: ChangeListParser | None = None,
     ) -> LoadReport:
+        """Bring the store up to the files in `source_dir`: nothing when they are the files it holds, only the
+        new change lists when nothing else changed (see the module's docstring), else a full rebuild (`force`
+        always rebuilds)."""
         started = time.perf_counter()
         parser = parser or FullListParser()
         change_parser = change_parser or SimpleChangeListParser()
         files = self.registry_files(source_dir)
         if not files:
             raise FileNotFoundError(f"no registry files in DNC_SOURCE_DIR ({source_dir})")
-        fingerprint = _fingerprint(files)
-        if not force and self.path.exists() and self.fingerprint() == fingerprint:
-            return LoadReport(False, self.count(), tuple(self.coverage()), time.perf_counter() - started, fingerprint)
+        # Taken once, before any file is read: a file that changes during the load changes the fingerprint
+        # the next load sees, so that load does not take the store for up to date.
+        keys = _file_keys(files)
+        fingerprint = _digest(keys)
+        added = None
+        if not force and self.path.exists():
+            if self.fingerprint() == fingerprint:
+                return LoadReport(
+                    False, self.count(), tuple(self.coverage()), time.perf_counter() - started, fingerprint, "unchanged"
+                )
+            added = self._added_change_lists(files, keys, change_parser)
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         staging = self.path.with_suffix(f".loading-{os.getpid()}")
-        staging.unlink(missing_ok=True)
-        copies: dict[str, AreaCodeCopy] = {}
-        import duckdb  # imported on use: see _connect()
-
-        with duckdb.connect(str(staging)) as conn:
-            conn.execute(sql("dnc/create_staged"))
-            change_lists = sorted((f for f in files if change_parser.matches(f)), key=copy_date_of)
-            for f in (f for f in files if not change_parser.matches(f)):
-                copy_date = copy_date_of(f)
-                conn.execute(sql("dnc/drop_one_if_exists"))
-                parser.relation(conn, f).create("one")
-                total, good = conn.execute(sql("dnc/count_one")).fetchone()
-                if not good:
-                    copies.setdefault(f"?{f.name}", AreaCodeCopy("?", copy_date, 0, total, f.name))
-                    continue
-                areas = conn.execute(sql("dnc/area_codes_in_one")).fetchall()
-                for (area,) in areas:
-                    previous = copies.get(area)
-                    if previous and previous.copy_date >= copy_date:
-                        continue  # an older full list must not replace a newer one
-                    conn.execute(sql("dnc/delete_area_code"), [area])
-                    conn.execute(sql("dnc/insert_area_code"), [area, copy_date, area])
-                    n = conn.execute(sql("dnc/count_area_code"), [area]).fetchone()[0]
-                    copies[area] = AreaCodeCopy(area, copy_date, n, total - good, f.name)
-            for f in change_lists:
-                self._apply_changes(conn, f, change_parser, copies)
-            for statement in statements("dnc/create_numbers"):
-                conn.execute(statement)
-            conn.execute(sql("dnc/create_coverage"))
-            good_copies = [c for c in copies.values() if c.area_code != "?"]
-            if good_copies:
-                conn.executemany(
-                    sql("dnc/insert_coverage"),
-                    [[c.area_code, c.copy_date, c.numbers, c.rejected_lines, c.source_file] for c in good_copies],
-                )
-            conn.execute(sql("dnc/create_meta"))
-            conn.execute(sql("dnc/insert_meta"), [fingerprint])
-            count = conn.execute(sql("dnc/count_numbers")).fetchone()[0]
-        os.replace(staging, self.path)
+        self._remove(staging)
+        try:
+            if added is not None:
+                shutil.copyfile(self.path, staging)  # readers keep the store; the copy is changed and swapped in
+            with self._connect_for_writing(staging) as conn:
+                if added is None:
+                    for name in ("dnc/create_coverage", "dnc/create_meta", "dnc/create_files"):
+                        conn.execute(sql(name))
+                    copies = self._read_full_lists(conn, [f for f in files if not change_parser.matches(f)], parser)
+                    change_lists = [f for f in files if change_parser.matches(f)]
+                    recount = set(copies)
+                else:
+                    copies = {row[0]: AreaCodeCopy(*row) for row in conn.execute(sql("dnc/coverage")).fetchall()}
+                    change_lists, recount = added, set()
+                for f in sorted(change_lists, key=copy_date_of):  # stable: same-day lists in name order
+                    recount |= self._apply_changes(conn, f, change_parser, copies)
+                if recount:
+                    counts = dict(conn.execute(sql("dnc/count_by_area"), [_ints(recount)]).fetchall())
+                    copies.update({a: replace(copies[a], numbers=counts.get(a, 0)) for a in recount})
+                self._write_catalog(conn, copies.values(), keys, fingerprint)
+                count = conn.execute(sql("dnc/count_numbers")).fetchone()[0]
+            os.replace(staging, self.path)
+        finally:
+            self._remove(staging)  # after a failure; after the swap there is nothing left to remove
         return LoadReport(
             True,
             count,
-            tuple(sorted(good_copies, key=lambda c: c.area_code)),
+            tuple(sorted(copies.values(), key=lambda c: c.area_code)),
             time.perf_counter() - started,
             fingerprint,
+            "full" if added is None else "incremental",
+            tuple(f.name for f in added or ()),
         )
 
     @staticmethod
-    def _apply_changes(conn, path: Path, parser: ChangeListParser, copies: dict[str, AreaCodeCopy]) -> None:
-        """Additions and deletions on top of an older copy bring that area code up to the list's date. A
-        change list for an area code with no older copy is ignored: there is nothing to change."""
+    def _remove(database: Path) -> None:
+        database.unlink(missing_ok=True)
+        Path(f"{database}.wal").unlink(missing_ok=True)
+        shutil.rmtree(f"{database}.tmp", ignore_errors=True)  # DuckDB's spill folder
+
+    def _connect_for_writing(self, path: Path) -> duckdb.DuckDBPyConnection:
+        import duckdb  # imported on use: see _connect()
+
+        return duckdb.connect(str(path), config={"memory_limit": self.memory_limit})
+
+    def _added_change_lists(
+        self, files: Sequence[Path], keys: Sequence[tuple[str, int, int]], change_parser: ChangeListParser
+    ) -> list[Path] | None:
+        """The files that are new since the store was built, when all of them are change lists dated after
+        every change list the store holds and no file it holds is gone or changed; else None (rebuild).
+        Applying only those lists then gives what a rebuild from all the files would."""
+        import duckdb
+
+        try:
+            with self._connect() as conn:
+                held = {name: (size, mtime_ns) for name, size, mtime_ns in conn.execute(sql("dnc/files")).fetchall()}
+        except duckdb.Error:  # a store from before the `files` table, or not a store at all
+            return None
+        current = {f.name: f for f in files}
+        now = {name: (size, mtime_ns) for name, size, mtime_ns in keys}
+        if any(now.get(name) != key for name, key in held.items()):
+            return None
+        added = [f for f in files if f.name not in held]
+        if not added or not all(change_parser.matches(f) for f in added):
+            return None
+        applied = [copy_date_of(current[name]) for name in held if change_parser.matches(current[name])]
+        if applied and min(copy_date_of(f) for f in added) <= max(applied):
+            return None
+        return added
+
+    @staticmethod
+    def _read_full_lists(conn, full_lists: Sequence[Path], parser: RegistryFileParser) -> dict[str, AreaCodeCopy]:
+        """Every full list into `numbers`; per area code, the newest copy wins (on the same date, the first
+        file by name). The numbers per area code are counted afterwards, from `numbers`."""
+        copies: dict[str, AreaCodeCopy] = {}
+        conn.execute(sql("dnc/create_staged"))
+        for f in full_lists:
+            copy_date = copy_date_of(f)
+            conn.execute(sql("dnc/create_one"))
+            parser.relation(conn, f).insert_into("one")
+            total, good = conn.execute(sql("dnc/count_one")).fetchone()
+            areas = [area for (area,) in conn.execute(sql("dnc/area_codes_in_one")).fetchall()]
+            # an older full list must not replace a newer one
+            newer = [a for a in areas if a not in copies or copies[a].copy_date < copy_date]
+            if replaced := [a for a in newer if a in copies]:
+                conn.execute(sql("dnc/delete_area_codes"), [_ints(replaced)])
+            if newer:
+                conn.execute(sql("dnc/insert_area_codes"), [_ints(newer)])
+            copies.update({a: AreaCodeCopy(a, copy_date, 0, total - good, f.name) for a in newer})
+        for statement in statements("dnc/create_numbers"):
+            conn.execute(statement)
+        return copies
+
+    @staticmethod
+    def _apply_changes(conn, path: Path, parser: ChangeListParser, copies: dict[str, AreaCodeCopy]) -> set[str]:
+        """Additions and deletions on top of an older copy bring that area code up to the list's date; the
+        other area codes keep their copy and its date. A change list for an area code with no older copy is
+        ignored: there is nothing to change. Returns the area codes it applied to."""
         change_date = copy_date_of(path)
-        conn.execute(sql("dnc/drop_chg_if_exists"))
-        parser.relation(conn, path).create("chg")
+        conn.execute(sql("dnc/create_chg"))
+        parser.relation(conn, path).insert_into("chg")
         rejected = conn.execute(sql("dnc/count_rejected_changes")).fetchone()[0]
-        areas = conn.execute(sql("dnc/area_codes_in_chg")).fetchall()
-        for (area,) in areas:
-            base = copies.get(area)
-            if base is None or base.copy_date >= change_date:
-                continue
-            conn.execute(sql("dnc/apply_deletions"), [area, area])
-            conn.execute(sql("dnc/apply_additions"), [area, change_date, area, area])
-            n = conn.execute(sql("dnc/count_area_code"), [area]).fetchone()[0]
-            copies[area] = AreaCodeCopy(
-                area, change_date, n, base.rejected_lines + rejected, f"{base.source_file}+{path.name}"
+        areas = [area for (area,) in conn.execute(sql("dnc/area_codes_in_chg")).fetchall()]
+        applied = {a for a in areas if a in copies and copies[a].copy_date < change_date}
+        if applied:
+            conn.execute(sql("dnc/apply_deletions"), [_ints(applied)])
+            conn.execute(sql("dnc/apply_additions"), [_ints(applied)])
+        for a in applied:
+            base = copies[a]
+            copies[a] = replace(
+                base,
+                copy_date=change_date,
+                rejected_lines=base.rejected_lines + rejected,
+                source_file=f"{base.source_file}+{path.name}",
             )
         conn.execute(sql("dnc/drop_chg"))
+        return applied
+
+    @staticmethod
+    def _write_catalog(
+        conn, copies: Iterable[AreaCodeCopy], keys: Sequence[tuple[str, int, int]], fingerprint: str
+    ) -> None:
+        for statement in statements("dnc/clear_catalog"):
+            conn.execute(statement)
+        rows = [[c.area_code, c.copy_date, c.numbers, c.rejected_lines, c.source_file] for c in copies]
+        if rows:
+            conn.executemany(sql("dnc/insert_coverage"), rows)
+        conn.executemany(sql("dnc/insert_file"), [list(key) for key in keys])
+        conn.execute(sql("dnc/insert_meta"), [fingerprint])
 
     # --- reading ----------------------------------------------------------------------------------
     def _connect(self) -> duckdb.DuckDBPyConnection:

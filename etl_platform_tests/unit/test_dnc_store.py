@@ -132,3 +132,97 @@ def test_dnc_copy_dated_in_the_future_is_not_trusted(tmp_path):
         "2012345678": ("unknown", "registry_future_dated"),
         "2019999999": ("unknown", "registry_future_dated"),
     }
+
+
+def _verdicts(store: DncStore, phones: list[str], today: dt.date) -> dict[str, str]:
+    return {p: str(o.status) for p, o in store.lookup(phones, today).items()}
+
+
+def test_dnc_new_change_list_updates_the_store_incrementally_as_a_rebuild_would(tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "dnc_201_2026-11-01.txt").write_text("201,2345678\n201,3456789\n201,4567890\n")
+    (source / "dnc_202_2026-11-01.txt").write_text("202,2345678\n")
+    (source / "dnc_changes_2026-11-10.txt").write_text("D,201,4567890\n")
+    store = DncStore(tmp_path / "r.duckdb")
+    assert store.load(source).mode == "full"
+    (source / "dnc_changes_2026-11-15.txt").write_text(
+        "A,201,2222222\nD,201,2345678\nA,201,3456789\nbad line\nA,312,2223333\n"
+    )
+    report = store.load(source)
+    assert (report.mode, report.applied) == ("incremental", ("dnc_changes_2026-11-15.txt",))
+    assert report.numbers == 3 and store.count() == 3, "one added, one deleted, one already listed"
+    coverage = {c.area_code: c for c in store.coverage()}
+    assert {a: c.copy_date for a, c in coverage.items()} == {
+        "201": dt.date(2026, 11, 15),  # the list applied to 201 only: 202 keeps its copy's date
+        "202": dt.date(2026, 11, 1),
+    }
+    assert coverage["201"].numbers == 2 and coverage["201"].rejected_lines == 1
+    assert coverage["201"].source_file == "dnc_201_2026-11-01.txt+dnc_changes_2026-11-10.txt+dnc_changes_2026-11-15.txt"
+    phones = ["2012222222", "2012345678", "2013456789", "2014567890", "2022345678", "3122223333"]
+    today = dt.date(2026, 12, 5)  # 201 fresh (20 days), 202 stale (34 days)
+    got = _verdicts(store, phones, today)
+    assert got == {
+        "2012222222": "listed",
+        "2012345678": "clear",
+        "2013456789": "listed",
+        "2014567890": "clear",
+        "2022345678": "unknown",
+        "3122223333": "unknown",
+    }
+    assert not store.load(source).changed, "the update recorded the new files: nothing left to do"
+    rebuilt = DncStore(tmp_path / "rebuilt.duckdb")
+    assert rebuilt.load(source).mode == "full"
+    assert rebuilt.coverage() == store.coverage() and _verdicts(rebuilt, phones, today) == got
+
+
+def test_dnc_rebuilds_unless_only_newer_change_lists_were_added(tmp_path):
+    import duckdb
+
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "dnc_201_2026-11-01.txt").write_text("201,2345678\n")
+    (source / "dnc_changes_2026-11-10.txt").write_text("A,201,3456789\n")
+    store = DncStore(tmp_path / "r.duckdb")
+    store.load(source)
+    (source / "dnc_changes_2026-11-05.txt").write_text("D,201,2345678\n")  # older than the applied list
+    assert store.load(source).mode == "full"
+    (source / "dnc_203_2026-11-12.txt").write_text("203,2345678\n")  # a new full list
+    assert store.load(source).mode == "full"
+    (source / "dnc_changes_2026-11-05.txt").unlink()  # a file gone
+    assert store.load(source).mode == "full"
+    with duckdb.connect(str(store.path)) as conn:
+        conn.execute("DROP TABLE files")  # as a store written before incremental loads
+    (source / "dnc_changes_2026-11-20.txt").write_text("A,201,4567890\n")
+    assert store.load(source).mode == "full"
+    (source / "dnc_changes_2026-11-21.txt").write_text("A,203,4567890\n")
+    assert store.load(source).mode == "incremental"
+    assert store.count() == 5 and {c.area_code: str(c.copy_date) for c in store.coverage()} == {
+        "201": "2026-11-20",
+        "203": "2026-11-21",
+    }
+
+
+def test_dnc_failed_update_keeps_the_previous_store(tmp_path):
+    from etl_platform.adapters.dnc_store import SimpleChangeListParser
+
+    class Broken(SimpleChangeListParser):
+        def relation(self, conn, path):
+            raise OSError(f"cannot read {path.name}")
+
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "dnc_201_2026-11-01.txt").write_text("201,2345678\n")
+    store = DncStore(tmp_path / "r.duckdb")
+    store.load(source)
+    before = (store.fingerprint(), store.coverage())
+    (source / "dnc_changes_2026-11-10.txt").write_text("D,201,2345678\n")
+    try:
+        store.load(source, change_parser=Broken())
+    except OSError:
+        pass
+    else:
+        raise AssertionError("the broken change list must fail the load")
+    assert (store.fingerprint(), store.coverage()) == before
+    assert _verdicts(store, ["2012345678"], dt.date(2026, 11, 2)) == {"2012345678": "listed"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.duckdb", "src"], "no staging file left behind"

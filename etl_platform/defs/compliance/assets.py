@@ -99,7 +99,8 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         group_name=DNC_REGISTRY.group,
         kinds={"duckdb"},
         description="Loads the FTC registry files in DNC_SOURCE_DIR into the local DNC store "
-        "(DNC_REGISTRY_PATH); skips the rebuild when the files have not changed.",
+        "(DNC_REGISTRY_PATH): a full rebuild, only the new change lists applied, or nothing when the files "
+        "have not changed.",
     )
     def dnc_registry(context: dg.AssetExecutionContext, dnc: DncRegistryResource) -> dg.MaterializeResult:
         record = StageRecord(DNC_REGISTRY.asset)
@@ -108,17 +109,19 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         record.add(
             numbers=report.numbers,
             area_codes=len(report.area_codes),
-            rebuilt=int(report.changed),
+            load_mode=report.mode,  # full | incremental | unchanged: configuration-like, shown as text
+            change_lists_applied=len(report.applied),
             rejected_lines=sum(c.rejected_lines for c in report.area_codes),
             oldest_copy_date=str(oldest) if oldest else "none",
             fingerprint=report.fingerprint,
             coverage=registry_coverage_table(report),
         )
         context.log.info(
-            "DNC registry: %d numbers in %d area codes (%s)",
+            "DNC registry: %d numbers in %d area codes (%s load%s)",
             report.numbers,
             len(report.area_codes),
-            "rebuilt" if report.changed else "unchanged",
+            report.mode,
+            f", {len(report.applied)} change list(s) applied" if report.applied else "",
         )
         return dg.MaterializeResult(metadata=record.metadata() | row_counts(report.numbers))
 

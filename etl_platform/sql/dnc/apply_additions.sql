@@ -1,4 +1,7 @@
--- Stages the numbers of one area code that the change list in `chg` adds, once each and only if not staged yet.
--- ? ? ? ? = area code, change-list date, area code again (of `chg`), area code again (of `staged`).
-INSERT INTO staged SELECT DISTINCT phone, ?, ? FROM chg WHERE action = 'A'
-    AND phone // 10000000 = ?::BIGINT AND phone NOT IN (SELECT phone FROM staged WHERE area_code = ?)
+-- Adds to `numbers` the numbers that the change list in `chg` adds, in the given area codes only, once each
+-- and only if not listed yet. ? = the area codes the list applies to (BIGINT[]). DuckDB plans the LEFT JOIN ...
+-- IS NULL as an anti join built on `chg` (small), probing `numbers`; NOT IN / NOT EXISTS would build on `numbers`.
+INSERT INTO numbers
+SELECT DISTINCT c.phone
+FROM chg c LEFT JOIN numbers n ON n.phone = c.phone
+WHERE c.action = 'A' AND list_contains(?::BIGINT[], c.phone // 10000000) AND n.phone IS NULL

@@ -1,2 +1,0 @@
--- Drops `one`, the parsed rows of the full-list file being loaded, if a previous file left it. No parameters.
-DROP TABLE IF EXISTS one
