@@ -149,12 +149,47 @@ class Sandbox:
         }
 
     # --- servers ----------------------------------------------------------------------------------
-    def start(self) -> Sandbox:
+    def start(self, parts: tuple[str, ...] = ("snowflake", "idicore", "ccc")) -> Sandbox:
+        """Serve `parts` from threads of this process (the tests' sandbox serves all three; the detached
+        one serves the vendors from a process of their own, see serve_forever)."""
+        s = self.settings
+        s.root.mkdir(parents=True, exist_ok=True)
+        apps = []
+        if "snowflake" in parts:
+            apps.append((self._snowflake_app(), s.snowflake_port))
+        creds = SANDBOX_CREDENTIALS
+        if "idicore" in parts:
+            app = idicore_app.create_app(
+                self.world,
+                self.idicore,
+                creds["IDICORE_CLIENT_ID"],
+                creds["IDICORE_CLIENT_SECRET"],
+                self.idicore_counters,
+            )
+            apps.append((app, s.idicore_port))
+        if "ccc" in parts:
+            apps.append(
+                (ccc_app.create_app(self.world, self.ccc, creds["CCC_LOGIN_ID"], self.ccc_counters), s.ccc_port)
+            )
+        for app, port in apps:
+            config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+            server = uvicorn.Server(config)
+            thread = threading.Thread(target=server.run, name=f"sandbox:{port}", daemon=True)
+            thread.start()
+            self._servers.append((server, thread))
+        deadline = time.monotonic() + 20
+        while not all(server.started for server, _ in self._servers):
+            if time.monotonic() > deadline or not all(t.is_alive() for _, t in self._servers):
+                self.stop()
+                raise RuntimeError("sandbox servers did not start (is a port taken?)")
+            time.sleep(0.05)
+        return self
+
+    def _snowflake_app(self):
         import fakesnow.server
         from fakesnow.instance import FakeSnow
 
         s = self.settings
-        s.root.mkdir(parents=True, exist_ok=True)
         # fakesnow logs every session login and failing statement at INFO; keep the sandbox quiet.
         logging.getLogger("fakesnow.server").setLevel(logging.WARNING)
         if s.persist_snowflake:
@@ -171,33 +206,7 @@ class Sandbox:
         )
         for key_file in s.snowflake_public_keys:
             self.snowflake_login.register_public_key(Path(key_file).read_bytes())
-        apps = [
-            (self.snowflake_login, s.snowflake_port),
-            (
-                idicore_app.create_app(
-                    self.world,
-                    self.idicore,
-                    creds["IDICORE_CLIENT_ID"],
-                    creds["IDICORE_CLIENT_SECRET"],
-                    self.idicore_counters,
-                ),
-                s.idicore_port,
-            ),
-            (ccc_app.create_app(self.world, self.ccc, creds["CCC_LOGIN_ID"], self.ccc_counters), s.ccc_port),
-        ]
-        for app, port in apps:
-            config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-            server = uvicorn.Server(config)
-            thread = threading.Thread(target=server.run, name=f"sandbox:{port}", daemon=True)
-            thread.start()
-            self._servers.append((server, thread))
-        deadline = time.monotonic() + 20
-        while not all(server.started for server, _ in self._servers):
-            if time.monotonic() > deadline or not all(t.is_alive() for _, t in self._servers):
-                self.stop()
-                raise RuntimeError("sandbox servers did not start (is a port taken?)")
-            time.sleep(0.05)
-        return self
+        return self.snowflake_login
 
     def stop(self) -> None:
         for server, _ in self._servers:
@@ -303,11 +312,34 @@ def spawn(root: Path, cwd: Path, env: dict[str, str] | None = None, timeout: flo
     return proc
 
 
+VENDOR_PARTS = ("idicore", "ccc")
+
+
 def serve_forever(root: Path) -> None:
-    """Entry point of the detached sandbox process."""
+    """Entry point of the detached sandbox process: the warehouse here, the vendors in a child process.
+
+    Why two processes: fakesnow translates every statement with sqlglot, tens of milliseconds of pure
+    Python under the GIL. Sharing a process with it, the vendor servers' clocks stalled behind the
+    warehouse's work, stamped requests late and in bunches, and a strict sliding-window limit then saw 51
+    in a second that the client had spaced at 49 (13 phantom 429s in a 20,000-lead day, bench sizes). A
+    real vendor does not share a GIL with the warehouse. The child is in this process group, so the
+    signals that stop this process (`etl-platform sandbox stop`, the bench) stop it too."""
+    import subprocess
+    import sys
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s sandbox %(message)s")
     settings = SandboxSettings.from_env(root)
-    sandbox = Sandbox(settings).start()
+    (root / "vendors-ready").unlink(missing_ok=True)
+    vendors = subprocess.Popen([sys.executable, "-m", "etl_platform.sandbox", "serve-vendors", str(root)])
+    sandbox = Sandbox(settings).start(parts=("snowflake",))
+    deadline = time.monotonic() + 60
+    while not (root / "vendors-ready").exists():
+        if vendors.poll() is not None or time.monotonic() > deadline:
+            sandbox.stop()
+            if vendors.poll() is None:
+                vendors.kill()
+            raise RuntimeError("the sandbox's vendor servers did not start (is a port taken?)")
+        time.sleep(0.05)
     seeded = sandbox.seed_leads()
     sandbox.write_registry()
     log.info(
@@ -325,4 +357,22 @@ def serve_forever(root: Path) -> None:
         pass
     finally:
         (root / "ready").unlink(missing_ok=True)
+        sandbox.stop()
+        if vendors.poll() is None:
+            vendors.terminate()
+            vendors.wait(timeout=20)
+
+
+def serve_vendors(root: Path) -> None:
+    """The detached sandbox's vendor servers (idiCORE, CCC), in their own process (see serve_forever)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s sandbox-vendors %(message)s")
+    sandbox = Sandbox(SandboxSettings.from_env(root)).start(parts=VENDOR_PARTS)
+    (root / "vendors-ready").write_text(str(os.getpid()))
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        (root / "vendors-ready").unlink(missing_ok=True)
         sandbox.stop()

@@ -1,0 +1,41 @@
+"""The detached sandbox (`etl-platform sandbox start`, `make run`, the bench): the warehouse in one process, the
+vendor servers in a child process of their own, so the warehouse's work cannot stall the vendors' clocks (a
+strict sliding-window limit then saw bunches the client never sent). Both answer, and the signal that stops
+the sandbox stops both: no orphan keeps a port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import httpx
+
+from etl_platform.sandbox.runner import SANDBOX_CREDENTIALS, free_port, port_open, spawn
+
+
+def test_detached_sandbox_serves_vendors_from_their_own_process_and_stops_whole(tmp_path):
+    ports = {name: free_port() for name in ("SNOWFLAKE_PORT", "SANDBOX_IDICORE_PORT", "SANDBOX_CCC_PORT")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SANDBOX_", "SNOWFLAKE_", "IDICORE_", "CCC_"))}
+    env |= {name: str(port) for name, port in ports.items()}
+    env |= {"SANDBOX_DAYS": "0", "SANDBOX_LEADS_PER_DAY": "5", "SANDBOX_IDICORE_LATENCY_MS": "0"}
+    root = tmp_path / "sandbox"
+    proc = spawn(root, cwd=tmp_path, env=env, timeout=120)
+    try:
+        vendors_pid = int((root / "vendors-ready").read_text())
+        assert vendors_pid != proc.pid and os.getpgid(vendors_pid) == os.getpgid(proc.pid)
+        login = httpx.post(
+            f"http://127.0.0.1:{ports['SANDBOX_IDICORE_PORT']}/apiclient",
+            auth=(SANDBOX_CREDENTIALS["IDICORE_CLIENT_ID"], SANDBOX_CREDENTIALS["IDICORE_CLIENT_SECRET"]),
+            json={"glba": "otheruse", "dppa": "none"},
+        )
+        assert login.status_code == 200 and login.text.strip()
+        assert all(port_open(port) for port in ports.values())
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # as `etl-platform sandbox stop` and the bench stop it
+        proc.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while any(port_open(port) for port in ports.values()):
+        assert time.monotonic() < deadline, "a sandbox port stayed open after the sandbox was stopped"
+        time.sleep(0.2)
+    assert not (root / "ready").exists() and not (root / "vendors-ready").exists()
