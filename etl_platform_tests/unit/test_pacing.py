@@ -144,3 +144,26 @@ def test_a_request_already_waiting_when_a_429_arrives_waits_out_the_pause():
     stamps = asyncio.run(go())
     assert stamps[0] < 0.05
     assert stamps[1] >= 0.54 and stamps[2] >= stamps[1] + 0.1 * 0.95, stamps
+
+
+def test_a_stalled_event_loop_does_not_let_a_bunch_through_beyond_the_rate():
+    """Overdue slots released together by a held-up loop must not put more than `rate` in any one second."""
+    rate = 20.0
+    pacer = AdaptivePacer(rate, headroom=0)
+
+    async def go() -> list[float]:
+        stamps: list[float] = []
+
+        async def request() -> None:
+            await pacer.wait()
+            stamps.append(time.monotonic())
+
+        waiting = [asyncio.ensure_future(request()) for _ in range(40)]
+        await asyncio.sleep(0)  # every request has its slot: 0, 50 ms, 100 ms, ...
+        time.sleep(0.4)  # the loop is held up (a thread holding the GIL, a long callback): 8 slots pass
+        await asyncio.gather(*waiting)
+        return sorted(stamps)
+
+    stamps = asyncio.run(go())
+    busiest = max(sum(1 for t in stamps if start <= t < start + 1.0) for start in stamps)
+    assert busiest <= rate, busiest
