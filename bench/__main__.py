@@ -30,7 +30,11 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", action="store_true", help="profile each dagster run with pyinstrument (bench/results/profiles/)"
     )
     parser.add_argument("--out", type=Path, help="JSON file (default: bench/results/<UTC time>.json + latest.json)")
+    parser.add_argument("--plot-sizes", type=Path, help="only redraw bench/sizes.png from this results JSON")
     args = parser.parse_args(argv)
+    if args.plot_sizes:
+        importlib.import_module("bench.pipeline").plot_sizes_from(args.plot_sizes)
+        return 0
     names = args.names or list(BENCHMARKS)
     load_env()  # the PostgreSQL URL and defaults; each benchmark sets its own sandbox endpoints
     if args.profile:

@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from bench.harness import PROJECT_ROOT, BenchResult, Target
 from bench.stack import DEFAULT_PROFILE, WINDOW_PROFILE, ZERO_LATENCY, BenchStack, CliRun
@@ -275,6 +276,21 @@ def bench_sizes(repeats: int, sizes: tuple[int, ...] = SIZES) -> BenchResult:
         result.targets.insert(0, Target("[200] span <= 1.25x the floor", "[200] span / floor", 1.25))
     plot_sizes(points)
     return result
+
+
+def plot_sizes_from(results_json) -> None:
+    """Redraw the plot from a results JSON's `sizes` benchmark (`python -m bench --plot-sizes FILE`)."""
+    import json
+    import re
+
+    (sizes,) = [b for b in json.loads(Path(results_json).read_text())["benchmarks"] if b["name"] == "sizes"]
+    figures = {f["name"]: f["median"] for f in sizes["figures"]}
+    leads = sorted({int(m.group(1).replace(",", "")) for n in figures if (m := re.match(r"\[([\d,]+)\]", n))})
+    points = []
+    for size in leads:
+        tag = f"[{size:,}]"
+        points.append((size, figures[f"{tag} first step start -> last step end"], figures[f"{tag} vendor floor"]))
+    plot_sizes(points)
 
 
 def plot_sizes(points: list[tuple[int, float, float]], path=SIZES_PLOT) -> None:

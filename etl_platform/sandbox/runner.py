@@ -357,10 +357,11 @@ def serve_forever(root: Path) -> None:
         pass
     finally:
         (root / "ready").unlink(missing_ok=True)
-        sandbox.stop()
         if vendors.poll() is None:
-            vendors.terminate()
-            vendors.wait(timeout=20)
+            vendors.terminate()  # both shut down at once (it has usually had the group's signal already)
+        sandbox.stop()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            vendors.wait(timeout=10)
 
 
 def serve_vendors(root: Path) -> None:
