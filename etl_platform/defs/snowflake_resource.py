@@ -10,8 +10,9 @@ answers any attribute with a `Deferred` name that imports the real package the f
 looked into. The real packages stay installed and untouched: `create_snowpark_session()` or `get_tables()`
 work as before, only their import moves to their first use. The stand-ins are taken out of `sys.modules`
 straight after, so any other `import snowflake.core` gets the real package. Tested in
-`unit/test_snowflake_resource.py`; if a dagster-snowflake upgrade uses these packages at import time, that
-test fails and the stand-ins can simply be removed (the import is then slow again, nothing else changes).
+`integration/test_snowflake_resource_imports.py`; if a dagster-snowflake upgrade uses these packages at import
+time, that test fails and the stand-ins can simply be removed (the import is then slow again, nothing else
+changes).
 """
 
 from __future__ import annotations

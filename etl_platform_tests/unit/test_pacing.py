@@ -148,7 +148,7 @@ def test_a_request_already_waiting_when_a_429_arrives_waits_out_the_pause():
 
 def test_a_stalled_event_loop_does_not_let_a_bunch_through_beyond_the_rate():
     """Overdue slots released together by a held-up loop must not put more than `rate` in any one second."""
-    rate = 20.0
+    rate = 40.0
     pacer = AdaptivePacer(rate, headroom=0)
 
     async def go() -> list[float]:
@@ -158,9 +158,9 @@ def test_a_stalled_event_loop_does_not_let_a_bunch_through_beyond_the_rate():
             await pacer.wait()
             stamps.append(time.monotonic())
 
-        waiting = [asyncio.ensure_future(request()) for _ in range(40)]
-        await asyncio.sleep(0)  # every request has its slot: 0, 50 ms, 100 ms, ...
-        time.sleep(0.4)  # the loop is held up (a thread holding the GIL, a long callback): 8 slots pass
+        waiting = [asyncio.ensure_future(request()) for _ in range(50)]
+        await asyncio.sleep(0)  # every request has its slot: 0, 25 ms, 50 ms, ...
+        time.sleep(0.3)  # the loop is held up (a thread holding the GIL, a long callback): 12 slots pass
         await asyncio.gather(*waiting)
         return sorted(stamps)
 

@@ -1,5 +1,6 @@
 """The dagster-snowflake resource is imported without Snowpark and snowflake.core, which stay usable: checked
-in a fresh interpreter (this one may have imported them already)."""
+in a fresh interpreter (this one may have imported them already). Integration tier: that interpreter imports
+the whole Snowflake stack (10-18 s here), too slow for the unit tier's budget."""
 
 from __future__ import annotations
 
