@@ -327,6 +327,7 @@ def serve_forever(root: Path) -> None:
     import subprocess
     import sys
 
+    _stop_on_signals()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s sandbox %(message)s")
     settings = SandboxSettings.from_env(root)
     (root / "vendors-ready").unlink(missing_ok=True)
@@ -364,8 +365,17 @@ def serve_forever(root: Path) -> None:
             vendors.wait(timeout=10)
 
 
+def _stop_on_signals() -> None:
+    """SIGINT (`etl-platform sandbox stop`) and SIGTERM end the sandbox through its cleanup. Set explicitly: a
+    process started from one that ignores SIGINT (`nohup`, a pytest-xdist worker) inherits the ignore, and
+    Python then never raises KeyboardInterrupt, so the stop waited 10 s and fell back to SIGKILL."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
 def serve_vendors(root: Path) -> None:
     """The detached sandbox's vendor servers (idiCORE, CCC), in their own process (see serve_forever)."""
+    _stop_on_signals()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s sandbox-vendors %(message)s")
     sandbox = Sandbox(SandboxSettings.from_env(root)).start(parts=VENDOR_PARTS)
     (root / "vendors-ready").write_text(str(os.getpid()))

@@ -21,7 +21,13 @@ def test_detached_sandbox_serves_vendors_from_their_own_process_and_stops_whole(
     env |= {name: str(port) for name, port in ports.items()}
     env |= {"SANDBOX_DAYS": "0", "SANDBOX_LEADS_PER_DAY": "5", "SANDBOX_IDICORE_LATENCY_MS": "0"}
     root = tmp_path / "sandbox"
-    proc = spawn(root, cwd=tmp_path, env=env, timeout=120)
+    # Started from a process that ignores SIGINT (as under `nohup`, or a pytest-xdist worker): the sandbox
+    # inherits the ignore unless it sets its own handler, and then only SIGKILL stopped it.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        proc = spawn(root, cwd=tmp_path, env=env, timeout=120)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
         vendors_pid = int((root / "vendors-ready").read_text())
         assert vendors_pid != proc.pid and os.getpgid(vendors_pid) == os.getpgid(proc.pid)
@@ -37,9 +43,12 @@ def test_detached_sandbox_serves_vendors_from_their_own_process_and_stops_whole(
         os.killpg(proc.pid, signal.SIGINT)
         try:
             proc.wait(timeout=10)
+            killed = False
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+            killed = True
+    assert not killed, "SIGINT did not stop the sandbox: it took SIGKILL"
     deadline = time.monotonic() + 30
     while any(port_open(port) for port in ports.values()):
         assert time.monotonic() < deadline, "a sandbox port stayed open after the sandbox was stopped"
