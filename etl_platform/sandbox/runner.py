@@ -352,10 +352,7 @@ def serve_forever(root: Path) -> None:
     )
     (root / "ready").write_text(str(os.getpid()))
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
+        _until_stopped()
     finally:
         (root / "ready").unlink(missing_ok=True)
         if vendors.poll() is None:
@@ -363,6 +360,13 @@ def serve_forever(root: Path) -> None:
         sandbox.stop()
         with contextlib.suppress(subprocess.TimeoutExpired):
             vendors.wait(timeout=10)
+
+
+def _until_stopped() -> None:
+    """Serve until SIGINT or SIGTERM (see _stop_on_signals); the caller's `finally` cleans up."""
+    with contextlib.suppress(KeyboardInterrupt):
+        while True:
+            time.sleep(3600)
 
 
 def _stop_on_signals() -> None:
@@ -380,10 +384,7 @@ def serve_vendors(root: Path) -> None:
     sandbox = Sandbox(SandboxSettings.from_env(root)).start(parts=VENDOR_PARTS)
     (root / "vendors-ready").write_text(str(os.getpid()))
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
+        _until_stopped()
     finally:
         (root / "vendors-ready").unlink(missing_ok=True)
         sandbox.stop()
