@@ -39,10 +39,11 @@ def test_detached_sandbox_serves_vendors_from_their_own_process_and_stops_whole(
         assert login.status_code == 200 and login.text.strip()
         assert all(port_open(port) for port in ports.values())
     finally:
-        # as `etl-platform sandbox stop` does: SIGINT to the group, SIGKILL to the group after 10 s
+        # as `etl-platform sandbox stop` does: SIGINT to the group, then SIGKILL (given 30 s here, not the CLI's
+        # 10: what is tested is that SIGINT stops it at all, and a loaded CI machine is slow to shut down)
         os.killpg(proc.pid, signal.SIGINT)
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=30)
             killed = False
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
