@@ -78,6 +78,9 @@ class FullListParser:
             sep=",",
             null_padding=True,
             ignore_errors=True,
+            # The columns are given: DuckDB's sniffer would otherwise reject a file whose every line has fewer
+            # fields (only bare 10-digit numbers) instead of padding them with NULL.
+            auto_detect=False,
         )
         return raw.project(_expression("dnc/parse_full_list"))
 
@@ -106,6 +109,9 @@ class SimpleChangeListParser:
             sep=",",
             null_padding=True,
             ignore_errors=True,
+            # The columns are given: DuckDB's sniffer would otherwise reject a file whose every line has fewer
+            # fields (only bare 10-digit numbers) instead of padding them with NULL.
+            auto_detect=False,
         )
         return raw.project(_expression("dnc/parse_change_list")).filter(_expression("dnc/change_list_rows"))
 

@@ -226,3 +226,23 @@ def test_dnc_failed_update_keeps_the_previous_store(tmp_path):
     assert (store.fingerprint(), store.coverage()) == before
     assert _verdicts(store, ["2012345678"], dt.date(2026, 11, 2)) == {"2012345678": "listed"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.duckdb", "src"], "no staging file left behind"
+
+
+def _registry(tmp_path, lines="201,2345678\n201,3456789\n"):
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "dnc_201_2026-11-01.txt").write_text(lines)
+    store = DncStore(tmp_path / "r.duckdb")
+    store.load(source)
+    return source, store
+
+
+def test_dnc_files_of_bare_ten_digit_lines_load(tmp_path):
+    """The FTC's full lists may hold bare 10-digit lines, and change lists `A,NNNNNNNNNN`: a file made only of
+    those has fewer fields than the parser declares, which DuckDB's CSV sniffer refused (the load failed)."""
+    source, store = _registry(tmp_path, "2012345678\n2013456789\n")
+    (source / "dnc_changes_2026-11-10.txt").write_text("D,2012345678\nA,2014567890\n")
+    report = store.load(source)
+    assert report.mode == "incremental" and report.numbers == 2
+    got = _verdicts(store, ["2012345678", "2013456789", "2014567890"], dt.date(2026, 11, 11))
+    assert got == {"2012345678": "clear", "2013456789": "listed", "2014567890": "listed"}
