@@ -12,6 +12,13 @@ just those lists (additions and deletions, per area code) and swaps the copy in,
 full rebuild of the folder. Anything else (a new or replaced full list, a removed file, a change list older
 than one already applied) rebuilds from all the files.
 
+Look-ups read a bitmap index derived from the store (adapters/dnc_index.py; one bit per possible number of an
+area code), written beside it for every load as `<store>.<fingerprint>.bits` before the store is swapped in.
+A look-up reads the index named by the fingerprint of the store it opened, so a scrub never pairs one copy's
+coverage with another copy's numbers; the previous load's index is kept for scrubs still reading the previous
+store. A store whose index is missing or damaged answers `unknown` (registry_index_missing) for every phone and
+does not count as up to date, so the next load writes the index again.
+
 Every SQL statement and expression the store runs is a file under `etl_platform/sql/dnc/`, each file's header
 comment saying what it does and what its `?` parameters are.
 """
@@ -31,7 +38,9 @@ from typing import TYPE_CHECKING, Protocol
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from etl_platform.adapters.dnc_index import LOCALS, DncIndex, IndexDamaged, pack, write_index
 from etl_platform.adapters.sql_files import sql, statements
 from etl_platform.core.verdict import Dnc, ScrubOutcome, outcomes_by_phone
 
@@ -132,7 +141,9 @@ class LoadReport:
     area_codes: tuple[AreaCodeCopy, ...]
     seconds: float
     fingerprint: str
-    mode: str = "full"  # "full" rebuild, "incremental" (change lists applied to the store), or "unchanged"
+    # "full" rebuild, "incremental" (change lists applied to the store), "unchanged", or "index" (unchanged
+    # files, but the look-up index was missing or damaged and was written again)
+    mode: str = "full"
     applied: tuple[str, ...] = ()  # the change lists an incremental load applied
 
 
@@ -205,10 +216,21 @@ class DncStore:
         keys = _file_keys(files)
         fingerprint = _digest(keys)
         added = None
-        if not force and self.path.exists():
-            if self.fingerprint() == fingerprint:
+        previous = self._stored_fingerprint()
+        if not force and previous is not None:
+            if previous == fingerprint:
+                mode = "unchanged"
+                if self._index(fingerprint) is None:  # e.g. a store from before the index, or an index deleted
+                    with self._connect() as conn:
+                        self._write_index(conn, fingerprint, [c.area_code for c in self.coverage()])
+                    mode = "index"
                 return LoadReport(
-                    False, self.count(), tuple(self.coverage()), time.perf_counter() - started, fingerprint, "unchanged"
+                    mode == "index",
+                    self.count(),
+                    tuple(self.coverage()),
+                    time.perf_counter() - started,
+                    fingerprint,
+                    mode,
                 )
             added = self._added_change_lists(files, keys, change_parser)
 
@@ -235,9 +257,13 @@ class DncStore:
                     copies.update({a: replace(copies[a], numbers=counts.get(a, 0)) for a in recount})
                 self._write_catalog(conn, copies.values(), keys, fingerprint)
                 count = conn.execute(sql("dnc/count_numbers")).fetchone()[0]
+                # Unchanged area codes' bitmaps are copied from the previous index (an incremental load).
+                reuse = self._index(previous) if added is not None and previous else None
+                self._write_index(conn, fingerprint, list(copies), reuse=reuse, changed=recount)
             os.replace(staging, self.path)
         finally:
             self._remove(staging)  # after a failure; after the swap there is nothing left to remove
+        self._remove_indexes(keep={fingerprint, previous})
         return LoadReport(
             True,
             count,
@@ -247,6 +273,47 @@ class DncStore:
             "full" if added is None else "incremental",
             tuple(f.name for f in added or ()),
         )
+
+    # --- the look-up index ------------------------------------------------------------------------
+    def index_path(self, fingerprint: str) -> Path:
+        return self.path.with_name(f"{self.path.name}.{fingerprint}.bits")
+
+    def _index(self, fingerprint: str | None) -> DncIndex | None:
+        """The index written for the store with this fingerprint, or None when it is missing or damaged."""
+        if fingerprint is None:
+            return None
+        try:
+            return DncIndex(self.index_path(fingerprint))
+        except (FileNotFoundError, IndexDamaged):
+            return None
+
+    def _write_index(
+        self,
+        conn,
+        fingerprint: str,
+        area_codes: Iterable[str],
+        reuse: DncIndex | None = None,
+        changed: set[str] = frozenset(),
+    ) -> None:
+        """One bitmap per covered area code, from `numbers` (or copied from `reuse` where nothing changed)."""
+        reusable = set(reuse.area_codes()) if reuse is not None else set()
+
+        def bitmap_of(area: int):
+            if area in reusable and str(area) not in changed:
+                return reuse.bitmap(area)
+            first = area * LOCALS
+            local = conn.execute(sql("dnc/area_numbers"), [first, first, first + LOCALS]).fetchnumpy()["local"]
+            return pack(local)
+
+        write_index(self.index_path(fingerprint), [int(a) for a in area_codes], bitmap_of)
+
+    def _remove_indexes(self, keep: set[str | None]) -> None:
+        """Every index of this store but the current one and the previous load's (scrubs that opened the
+        previous store before the swap still read it)."""
+        wanted = {self.index_path(f).name for f in keep if f}
+        for index in self.path.parent.glob(f"{self.path.name}.*.bits"):
+            if index.name not in wanted:
+                index.unlink(missing_ok=True)
 
     @staticmethod
     def _remove(database: Path) -> None:
@@ -352,14 +419,30 @@ class DncStore:
 
         return duckdb.connect(str(self.path), read_only=True)
 
-    def fingerprint(self) -> str | None:
+    def _stored_fingerprint(self) -> str | None:
+        """The fingerprint of the files the store was loaded from (None: no store, or not a store)."""
         import duckdb
 
+        if not self.path.exists():
+            return None
         try:
             with self._connect() as conn:
                 return conn.execute(sql("dnc/fingerprint")).fetchone()[0]
         except duckdb.Error:
             return None
+
+    def fingerprint(self) -> str | None:
+        """The fingerprint of the files the store can answer for: None when there is no store, or when its
+        look-up index is missing or damaged (the store cannot answer until a load writes it again)."""
+        stored = self._stored_fingerprint()
+        return stored if self._index(stored) is not None else None
+
+    def index_problem(self) -> str | None:
+        """Why look-ups cannot read the index (for a failure message), or None when they can."""
+        stored = self._stored_fingerprint()
+        if stored is None or self._index(stored) is not None:
+            return None
+        return f"its look-up index {self.index_path(stored).name} is missing or damaged (materialize dnc_registry)"
 
     def count(self) -> int:
         with self._connect() as conn:
@@ -375,8 +458,9 @@ class DncStore:
         COPY_DATE, SOURCE_FILE of the registry copy that answered): listed, clear, or unknown with the reason
         (invalid number, registry missing, copy stale or dated in the future, area code not covered).
 
-        Validation, coverage and the look-up all run inside DuckDB over the whole batch: the per-phone
-        Python version spent 8.9 s on a million phones, almost none of it in the query."""
+        Validation and coverage run inside DuckDB over the whole batch (the per-phone Python version spent 8.9 s
+        on a million phones); whether a number is listed is one read of the bitmap index per phone (a join
+        on `numbers` read the whole column: see adapters/dnc_index.py)."""
         # Arrow in and out: building a pandas object column from a million str costs more than the query.
         wanted = pa.table({"PHONE": pa.array([str(p) for p in phones], type=pa.string())})
         if not self.path.exists():
@@ -386,6 +470,13 @@ class DncStore:
             )
         oldest_fresh = today - dt.timedelta(days=REGISTRY_VALID_DAYS)
         with self._connect() as conn:
+            # The index of the store this connection reads (not of whatever store is at the path by now).
+            index = self._index(conn.execute(sql("dnc/fingerprint")).fetchall()[0][0])
+            phones_in = wanted["PHONE"]
+            ten_digits = pc.match_substring_regex(phones_in, r"^[0-9]{10}$")
+            numbers = pc.cast(pc.if_else(ten_digits, phones_in, "0"), pa.int64()).to_numpy()
+            listed = index.listed(numbers) if index else pa.nulls(len(numbers), pa.bool_())
+            wanted = wanted.append_column("LISTED", listed)
             conn.register("wanted", wanted)
             params = [oldest_fresh, today, oldest_fresh, today]
             result = conn.sql(sql("dnc/lookup"), params=params).to_arrow_table()

@@ -190,9 +190,12 @@ def probe_dnc(environ) -> tuple[str, str]:
     path = Path(environ["DNC_REGISTRY_PATH"])
     if not path.exists():
         return DOWN, f"no registry at DNC_REGISTRY_PATH ({path}): materialize dnc_registry"
-    coverage = DncStore(path).coverage()
+    store = DncStore(path)
+    coverage = store.coverage()
     if not coverage:
         return DOWN, "registry holds no area codes"
+    if problem := store.index_problem():
+        return DOWN, f"registry at DNC_REGISTRY_PATH: {problem}; every phone is blocked until then"
     oldest_fresh = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=REGISTRY_VALID_DAYS)
     stale = [c for c in coverage if c.copy_date < oldest_fresh]
     dates = ", ".join(f"{c.area_code}:{c.copy_date}" for c in coverage)

@@ -225,7 +225,9 @@ def test_dnc_failed_update_keeps_the_previous_store(tmp_path):
         raise AssertionError("the broken change list must fail the load")
     assert (store.fingerprint(), store.coverage()) == before
     assert _verdicts(store, ["2012345678"], dt.date(2026, 11, 2)) == {"2012345678": "listed"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.duckdb", "src"], "no staging file left behind"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.duckdb", f"r.duckdb.{before[0]}.bits", "src"], (
+        "no staging file left behind, and the store's look-up index kept"
+    )
 
 
 def _registry(tmp_path, lines="201,2345678\n201,3456789\n"):
@@ -237,6 +239,55 @@ def _registry(tmp_path, lines="201,2345678\n201,3456789\n"):
     return source, store
 
 
+def test_dnc_store_without_its_index_answers_unknown_never_clear_and_the_next_load_writes_it(tmp_path):
+    """The index is what says "not listed": without it (deleted, or a store copied without it) no phone may
+    come back clear, the store is not up to date, and a load with unchanged files writes it again."""
+    source, store = _registry(tmp_path)
+    today = dt.date(2026, 11, 2)
+    fingerprint = store.fingerprint()
+    store.index_path(fingerprint).unlink()
+    assert _verdicts(store, ["2012345678", "2012222222"], today) == {"2012345678": "unknown", "2012222222": "unknown"}
+    assert {o.reason for o in store.lookup(["2012222222"], today).values()} == {"registry_index_missing"}
+    assert store.fingerprint() is None and "look-up index" in store.index_problem()
+    from etl_platform.cli.health import DOWN, probe_dnc
+
+    state, words = probe_dnc({"DNC_REGISTRY_PATH": str(store.path)})
+    assert state == DOWN and "look-up index" in words
+    report = store.load(source)
+    assert report.mode == "index" and store.fingerprint() == fingerprint and store.index_problem() is None
+    assert _verdicts(store, ["2012345678", "2012222222"], today) == {"2012345678": "listed", "2012222222": "clear"}
+
+
+def test_dnc_store_with_a_damaged_index_answers_unknown(tmp_path):
+    _, store = _registry(tmp_path)
+    index = store.index_path(store.fingerprint())
+    index.write_bytes(index.read_bytes()[:-1])  # cut short: a disk that filled up, a partial copy
+    assert _verdicts(store, ["2012222222"], dt.date(2026, 11, 2)) == {"2012222222": "unknown"}
+    index.write_bytes(b"")
+    assert _verdicts(store, ["2012222222"], dt.date(2026, 11, 2)) == {"2012222222": "unknown"}
+
+
+def test_dnc_loads_keep_the_current_and_the_previous_index_only(tmp_path):
+    """A scrub that opened the previous store before a swap still finds that store's index; older ones go."""
+    source, store = _registry(tmp_path)
+    names = [store.index_path(store.fingerprint()).name]
+    for day in (10, 11):
+        (source / f"dnc_changes_2026-11-{day}.txt").write_text(f"A,201,55566{day}\n")
+        store.load(source)
+        names.append(store.index_path(store.fingerprint()).name)
+    assert sorted(p.name for p in tmp_path.glob("*.bits")) == sorted(names[1:])
+
+
+def test_dnc_index_agrees_with_the_numbers_table_at_the_area_codes_edges(tmp_path):
+    """Every bit position an off-by-one would break: the first and last valid local numbers of an area code
+    (exchange 200, 999), both ends of a byte, and neighbouring area codes (201 listed, 202 not covered)."""
+    listed = ["2012000000", "2012000007", "2012000008", "2019999999", "2012000015"]
+    _, store = _registry(tmp_path, "".join(f"{n}\n" for n in listed))
+    near = ["2012000001", "2012000006", "2012000009", "2019999998", "2012000014", "2012000016"]
+    got = _verdicts(store, listed + near + ["2020000000"], dt.date(2026, 11, 2))
+    assert got == {**dict.fromkeys(listed, "listed"), **dict.fromkeys(near, "clear"), "2020000000": "unknown"}
+
+
 def test_dnc_files_of_bare_ten_digit_lines_load(tmp_path):
     """The FTC's full lists may hold bare 10-digit lines, and change lists `A,NNNNNNNNNN`: a file made only of
     those has fewer fields than the parser declares, which DuckDB's CSV sniffer refused (the load failed)."""
@@ -246,3 +297,26 @@ def test_dnc_files_of_bare_ten_digit_lines_load(tmp_path):
     assert report.mode == "incremental" and report.numbers == 2
     got = _verdicts(store, ["2012345678", "2013456789", "2014567890"], dt.date(2026, 11, 11))
     assert got == {"2012345678": "clear", "2013456789": "listed", "2014567890": "listed"}
+
+
+def test_dnc_index_answers_as_the_set_it_was_written_from(tmp_path):
+    """The bitmap index alone (no DuckDB): random listed numbers in three area codes, random look-ups in
+    those and others; every answer is what a plain set says, and area codes it does not hold are null."""
+    import numpy as np
+
+    from etl_platform.adapters.dnc_index import LOCALS, DncIndex, pack, write_index
+
+    rng = np.random.default_rng(16)
+    listed = {area: rng.choice(LOCALS, size=50_000, replace=False) for area in (201, 415, 999)}
+    path = write_index(tmp_path / "x.bits", list(listed), lambda area: pack(listed[area]))
+    index = DncIndex(path)
+    assert index.area_codes() == [201, 415, 999]
+    wanted = np.concatenate(
+        [area * LOCALS + np.concatenate([listed[area][:500], rng.integers(0, LOCALS, 500)]) for area in (201, 415, 999)]
+        + [212 * LOCALS + rng.integers(0, LOCALS, 500)]
+        + [np.array([0, 1999999999, 10_000_000_000])]
+    )
+    members = {int(area * LOCALS + n) for area, numbers in listed.items() for n in numbers}
+    got = index.listed(wanted).to_pylist()
+    expected = [(n in members) if n // LOCALS in listed else None for n in wanted.tolist()]
+    assert got == expected and got.count(True) >= 1_500 and None in got

@@ -52,13 +52,15 @@ def vendor_unknown(frame: pd.DataFrame, prefix: str, vendor: str) -> int:
 
 # DNC reasons that say the registry copy cannot vouch for a phone (unlike an uncovered area code, which is a
 # gap in the subscription, per phone).
-UNVOUCHED = ("registry_missing", "registry_stale", "registry_future_dated")
+UNVOUCHED = ("registry_missing", "registry_stale", "registry_future_dated", "registry_index_missing")
 
 
 def unvouched_cause(store: DncStore, today: dt.date) -> str:
     """What is wrong with the registry, in words an operator can act on (which file, how old)."""
     if not store.path.exists():
         return f"the DNC store {store.path} does not exist (materialize dnc_registry from DNC_SOURCE_DIR)"
+    if problem := store.index_problem():
+        return f"the DNC store {store.path.name}: {problem}"
     oldest_fresh = today - dt.timedelta(days=REGISTRY_VALID_DAYS)
     problems = []
     for copy in store.coverage():
