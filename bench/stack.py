@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import shutil
 import signal
@@ -153,8 +154,8 @@ class BenchStack:
 
     # --- runs ---------------------------------------------------------------------------------------
     def dagster(self, args: list[str], log_name: str) -> CliRun:
-        """Run the plain Dagster CLI as a child and wait for it with wait4, which reports that child's own
-        peak resident memory (ru_maxrss), not the benchmark process's."""
+        """Run the plain Dagster CLI as a child, through bench.peak_rss, which reports that child's own peak
+        resident memory (wait4 on a child of this process would report at least this process's peak)."""
         log_path = self.root / f"{log_name}.log"
         with open(log_path, "wb") as out:
             started_at = time.time()
@@ -165,14 +166,15 @@ class BenchStack:
                 report = PROFILE_DIR / f"{log_name}.html"
                 profiler = [sys.executable, "-m", "pyinstrument", "-r", "html", "-o", str(report)]
                 command = [*profiler, "-m", "dagster", *args]
+            measured = self.root / f"{log_name}.rss.json"
+            command = [sys.executable, "-m", "bench.peak_rss", str(measured), *command]
             proc = subprocess.Popen(command, env=self.env, cwd=self.root, stdout=out, stderr=subprocess.STDOUT)
-            _, status, usage = os.wait4(proc.pid, 0)
+            proc.wait()
             wall = time.perf_counter() - t0
-            proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode:
             tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
             raise RuntimeError(f"dagster {' '.join(args)} failed ({proc.returncode}):\n{tail}")
-        return CliRun(wall, started_at, time.time(), usage.ru_maxrss / 1024, proc.returncode)
+        return CliRun(wall, started_at, time.time(), json.loads(measured.read_text())["peak_rss_mib"], proc.returncode)
 
     def load_registry(self) -> CliRun:
         return self.dagster(
