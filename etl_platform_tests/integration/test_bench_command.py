@@ -37,5 +37,28 @@ def test_bench_command_writes_json_with_machine_and_verdicts(tmp_path):
         "load <= 5 min per 50,000,000 numbers",
         "peak memory <= 2 GiB",
         "10,000 look-ups <= 0.5 s",
+        "10,000 look-ups <= 0.5 s at national size",
     }, dnc["targets"]
+    assert len(figures["look up 10,000 phones, national-size index (cold)"]["runs"]) == 3
     assert "5. DNC store" in proc.stdout and "JSON: " in proc.stdout
+
+
+def test_a_childs_peak_memory_is_its_own_not_its_parents(tmp_path):
+    """wait4 on a child of a process holding 400 MiB reported >= 400 MiB for a child using a few: Linux carries
+    the peak across exec after vfork. bench.peak_rss, the launcher the benchmarks measure children through,
+    reports the child's own."""
+    import numpy as np
+
+    held = np.ones(400 * 2**20 // 8)  # this process's peak is now above 400 MiB
+    child = [sys.executable, "-c", "pass"]
+    direct = subprocess.Popen(child)
+    _, _, usage = os.wait4(direct.pid, 0)
+    assert usage.ru_maxrss / 1024 > 400, "the mechanism the launcher exists for"
+    out = tmp_path / "rss.json"
+    assert subprocess.run([sys.executable, "-m", "bench.peak_rss", str(out), *child], cwd=PROJECT_ROOT).returncode == 0
+    assert json.loads(out.read_text())["peak_rss_mib"] < 100
+    assert held.sum() > 0
+    failing = [sys.executable, "-c", "raise SystemExit(3)"]
+    assert (
+        subprocess.run([sys.executable, "-m", "bench.peak_rss", str(out), *failing], cwd=PROJECT_ROOT).returncode == 3
+    )
