@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import peak_rss
 from bench.harness import PROJECT_ROOT, WORK, BenchResult, Target
 
 NATIONAL_NUMBERS = 253_000_000
@@ -152,7 +153,7 @@ def _in_child(task: dict) -> tuple[dict, float, float, float]:
     measured = Path(f"{answer}.rss.json")
     t0 = time.perf_counter()
     child = [sys.executable, "-m", "bench.dnc", json.dumps(task)]
-    command = [sys.executable, "-m", "bench.peak_rss", str(measured), *child]
+    command = peak_rss.measured(measured, child)
     returncode = subprocess.run(command, cwd=PROJECT_ROOT).returncode
     wall = time.perf_counter() - t0
     if returncode:

@@ -1,4 +1,4 @@
-"""`python -m bench.peak_rss OUT COMMAND...`: run COMMAND, then write its own peak resident memory and CPU
+"""`python bench/peak_rss.py OUT COMMAND...`: run COMMAND, then write its own peak resident memory and CPU
 seconds to OUT (JSON) and exit with its exit status.
 
 Why a launcher: Linux carries a process's peak RSS across exec, and Python's subprocess starts a child with
@@ -11,6 +11,11 @@ import json
 import os
 import subprocess
 import sys
+
+
+def measured(out, command: list[str]) -> list[str]:
+    """`command` run through this launcher (by file, so it works from any working directory)."""
+    return [sys.executable, os.path.abspath(__file__), str(out), *command]
 
 
 def main() -> int:

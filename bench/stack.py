@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from bench import peak_rss
 from bench.harness import PROJECT_ROOT, WORK
 from etl_platform.cli.environment import dagster_bin, ensure_postgres_database, materialize_args
 from etl_platform.sandbox.runner import Sandbox, SandboxSettings, free_port, spawn
@@ -167,7 +168,7 @@ class BenchStack:
                 profiler = [sys.executable, "-m", "pyinstrument", "-r", "html", "-o", str(report)]
                 command = [*profiler, "-m", "dagster", *args]
             measured = self.root / f"{log_name}.rss.json"
-            command = [sys.executable, "-m", "bench.peak_rss", str(measured), *command]
+            command = peak_rss.measured(measured, command)
             proc = subprocess.Popen(command, env=self.env, cwd=self.root, stdout=out, stderr=subprocess.STDOUT)
             proc.wait()
             wall = time.perf_counter() - t0
