@@ -198,3 +198,19 @@ def test_idicore_429s_never_open_the_breaker(sandbox):
     results = asyncio.run(client.search_many(people(sandbox, 40)))
     assert all(r.ok for r in results), ({r.reason for r in results if not r.ok}, client.stats, client.policy)
     assert client.stats.http_429 == 14 and client.stats.breaker_openings == 0
+
+
+def test_idicore_every_search_written_is_reported_to_the_pacer(sandbox, monkeypatch):
+    """The pacer's window counts a search from when aiohttp wrote it (a trace hook), not only from when it
+    was let through: one report per search written, logins not counted."""
+    from etl_platform.adapters.vendors.pacing import AdaptivePacer
+
+    reported: list[float] = []
+    real_sent = AdaptivePacer.sent
+    monkeypatch.setattr(
+        AdaptivePacer, "sent", lambda self, granted: (reported.append(granted), real_sent(self, granted))
+    )
+    queries = people(sandbox, 12)
+    client = idicore_client(sandbox)
+    asyncio.run(client.search_many(queries))
+    assert len(reported) == client.stats.calls == len(queries) and client.stats.logins == 1

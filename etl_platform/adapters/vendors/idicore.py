@@ -16,6 +16,8 @@ import contextlib
 import json
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
 
 import aiohttp
 
@@ -176,13 +178,16 @@ class IdiCoreClient(VendorClient):
             return self._token
 
     # --- one search -------------------------------------------------------------------------------
-    async def _post_search(self, http: aiohttp.ClientSession, query: PersonQuery) -> SearchResult:
+    async def _post_search(self, http: aiohttp.ClientSession, query: PersonQuery, granted: float) -> SearchResult:
         token = await self._current_token(http)
         for tries_left in range(MAX_TOKEN_TRIES - 1, -1, -1):
             self.stats.calls += 1
             try:
                 async with http.post(
-                    self.search_url, json=search_body(query), headers={"Authorization": token}
+                    self.search_url,
+                    json=search_body(query),
+                    headers={"Authorization": token},
+                    trace_request_ctx=_Paced(granted),  # _session's hook tells the pacer when it is written
                 ) as response:
                     status, headers, body = response.status, response.headers, await response.read()
             except (aiohttp.ClientError, TimeoutError) as exc:
@@ -194,7 +199,7 @@ class IdiCoreClient(VendorClient):
                 if tries_left:
                     token = await self._current_token(http, stale=token)
                     if self.pacer is not None:
-                        await self.pacer.wait()
+                        granted = await self.pacer.wait()
                 continue
             if status == 400:
                 code = _error_code(body)
@@ -221,12 +226,12 @@ class IdiCoreClient(VendorClient):
             async for attempt in self.async_attempts():
                 with attempt:
                     async with gate:
-                        await pacer.wait()
+                        granted = await pacer.wait()
                         self._in_flight += 1
                         self.stats.max_in_flight = max(self.stats.max_in_flight, self._in_flight)
                         try:
                             with self.guarded():
-                                return await self._post_search(http, query)
+                                return await self._post_search(http, query, granted)
                         finally:
                             self._in_flight -= 1
         except ConfigurationError:
@@ -285,12 +290,20 @@ class IdiCoreClient(VendorClient):
     def _session(self) -> aiohttp.ClientSession:
         """At most `concurrency` connections, kept alive between searches; `timeout` bounds each whole
         exchange (connect, send, read): a vendor that trickles a reply cannot hold a worker for long."""
+        paced = aiohttp.TraceConfig()
+        paced.on_request_headers_sent.append(self._written)
         return aiohttp.ClientSession(
+            trace_configs=[paced],
             connector=aiohttp.TCPConnector(limit=self.concurrency),
             timeout=aiohttp.ClientTimeout(total=self.timeout),
             # No cookies: the contract has none, and the jar costs CPU on every reply.
             cookie_jar=aiohttp.DummyCookieJar(),
         )
+
+    async def _written(self, _session, trace: SimpleNamespace, _params) -> None:
+        """A search's request is on the wire: the pacer's window counts it from now (AdaptivePacer.sent)."""
+        if isinstance(paced := trace.trace_request_ctx, _Paced) and self.pacer is not None:
+            self.pacer.sent(paced.granted)
 
     def metadata(self) -> dict[str, float | int]:
         """The shared counters, and how far 429s made the client slow its own rate."""
@@ -311,6 +324,11 @@ class IdiCoreClient(VendorClient):
                 await self._current_token(http)
 
         asyncio.run(go())
+
+
+@dataclass(frozen=True)
+class _Paced:
+    granted: float  # when the pacer let the request through
 
 
 def _host(url: str) -> str:

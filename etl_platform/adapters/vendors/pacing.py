@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import time
 from dataclasses import dataclass, field
 
@@ -69,16 +70,18 @@ class AdaptivePacer:
         self._recover(self.clock())
         return self.rate
 
-    async def wait(self) -> None:
-        """Wait for this request's slot. A 429 that arrives while a request waits pauses it too: a slot
-        handed out before the pause and falling inside it is given up for a new one after the pause (the
-        requests already waiting would otherwise go out during the pause, into more 429s).
+    async def wait(self) -> float:
+        """Wait for this request's slot; returns the time it was let through, for `sent`. A 429 that
+        arrives while a request waits pauses it too: a slot handed out before the pause and falling inside
+        it is given up for a new one after the pause (the requests already waiting would otherwise go out
+        during the pause, into more 429s).
 
         Then the window (`_window`): never more than the vendor's limit let through in any one second
         plus the margin, in *actual* time. Slots are evenly spaced, but an event loop held up (the GIL
         taken by the cache writer's thread, a garbage collection) lets several overdue slots through
         together, and those bunches put 50 in a second that a strict sliding-window vendor refused (2 of
-        1,925 searches, bench sizes)."""
+        1,925 searches, bench sizes). The window counts a request from when it was let through, and from
+        when it was actually written once the caller says so (`sent`)."""
         while True:
             async with self._lock:
                 now = self.clock()
@@ -93,8 +96,19 @@ class AdaptivePacer:
             while (room := self._window_wait(self.clock())) > 0:
                 await asyncio.sleep(room)
             # no await between the window check and the count: no other request can pass in between
-            self._count(self.clock())
-            return
+            granted = self.clock()
+            self._count(granted)
+            return granted
+
+    def sent(self, granted: float) -> None:
+        """The request let through at `granted` was written now: the window counts it from now. Between
+        the two, the event loop can be held up (the cache writer's thread holding the GIL: up to 63 ms in a
+        20,000-lead day, traced), and a request written late sits closer to the ones after it than the
+        window saw; the vendor counts it where it arrived."""
+        now = self.clock()
+        with contextlib.suppress(ValueError):  # already out of the window: only the write counts
+            self._granted.remove(granted)
+        self._count(now)  # every stamp in the window is <= now: appending keeps it sorted
 
     def _window(self) -> tuple[float, int]:
         """The client's own cap: at most `cap` requests in any `span` seconds. The span is one second
