@@ -7,11 +7,14 @@ resource view shows the values a run will use.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Mapping
+from concurrent.futures import Future
 from pathlib import Path
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from etl_platform.adapters.dnc_store import DncStore
 from etl_platform.adapters.snowflake_keys import checked_auth
@@ -41,7 +44,13 @@ class _VendorCallFields(dg.ConfigurableResource):
 
 
 class IdiCoreResource(_VendorCallFields):
-    """idiCORE people search (IDICORE_* variables)."""
+    """idiCORE people search (IDICORE_* variables).
+
+    The run logs in to idiCORE as the resource is set up, at the start of a run that will search, in a
+    thread of its own: the login's round trip then overlaps the extract and the pre-filter instead of
+    delaying the first search (0.25 s of a 200-lead day's 5.9 s against the sandbox). The searches adopt
+    that token; if the early login failed or has not answered within the call timeout, they log in
+    themselves, with their retries and breaker, so an early failure changes nothing but the timing."""
 
     auth_url: str
     search_url: str
@@ -49,8 +58,31 @@ class IdiCoreResource(_VendorCallFields):
     client_secret: str
     concurrency: int = Field(description="searches in flight at once")
     rate_limit: float = Field(description="searches per second, client side")
+    _early_login: Future | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Dagster sets up only the resources the run's steps require: runs that do not search do not log in.
+        early: Future = Future()
+
+        def log_in() -> None:
+            try:
+                early.set_result(self._new_client().login_only())
+            except BaseException as error:  # noqa: BLE001 - handed to client(), which falls back
+                early.set_exception(error)
+
+        # A daemon thread: a login hanging on a dead vendor must not hold the run's process at exit.
+        threading.Thread(target=log_in, name="idicore-early-login", daemon=True).start()
+        self._early_login = early
 
     def client(self) -> IdiCoreClient:
+        client = self._new_client()
+        if self._early_login is not None:
+            # failed or not answered in time: the searches log in themselves (retries, breaker)
+            with contextlib.suppress(Exception):
+                client.adopt_token(*self._early_login.result(timeout=client.timeout))
+        return client
+
+    def _new_client(self) -> IdiCoreClient:
         return IdiCoreClient(
             auth_url=self.auth_url,
             search_url=self.search_url,

@@ -200,6 +200,73 @@ def test_idicore_429s_never_open_the_breaker(sandbox):
     assert client.stats.http_429 == 14 and client.stats.breaker_openings == 0
 
 
+def _resource(sandbox, **overrides):
+    from etl_platform.defs.resources import IdiCoreResource
+
+    env = sandbox.env
+    fields = (
+        dict(
+            auth_url=env["IDICORE_AUTH_URL"],
+            search_url=env["IDICORE_SEARCH_URL"],
+            client_id=SANDBOX_CREDENTIALS["IDICORE_CLIENT_ID"],
+            client_secret=SANDBOX_CREDENTIALS["IDICORE_CLIENT_SECRET"],
+            concurrency=8,
+            rate_limit=1000,
+        )
+        | FAST.model_dump()
+    )
+    return IdiCoreResource(**(fields | overrides))
+
+
+def test_idicore_resource_logs_in_as_the_run_starts_and_the_searches_use_that_token(sandbox):
+    """The early login (resource setup) is the run's only login: the searches adopt its token."""
+    import dagster as dg
+
+    resource = _resource(sandbox)
+    with dg.build_init_resource_context() as context:
+        resource.setup_for_execution(context)
+        client = resource.client()
+    assert sandbox.idicore_counters.snapshot()["counts"]["logins"] == 1, "logged in before any search"
+    queries = people(sandbox, 10)
+    results = asyncio.run(client.search_many(queries))
+    assert [r.status for r in results].count("failed") == 0
+    counts = sandbox.idicore_counters.snapshot()["counts"]
+    assert counts["logins"] == 1 and client.stats.logins == 1 and counts["searches"] == len(queries)
+
+
+def test_idicore_resource_falls_back_to_its_own_login_when_the_early_one_failed(sandbox, monkeypatch):
+    """An early login that fails changes nothing but the timing: the searches log in themselves."""
+    import dagster as dg
+
+    from etl_platform.adapters.vendors.base import RetryableError
+
+    def vendor_hiccup(self):
+        raise RetryableError("http_503", "idiCORE answered 503")
+
+    resource = _resource(sandbox)
+    with monkeypatch.context() as patched, dg.build_init_resource_context() as context:
+        patched.setattr(IdiCoreClient, "login_only", vendor_hiccup)
+        resource.setup_for_execution(context)
+        client = resource.client()
+    assert client.stats.logins == 0 and sandbox.idicore_counters.snapshot()["counts"].get("logins", 0) == 0
+    results = asyncio.run(client.search_many(people(sandbox, 5)))
+    assert [r.status for r in results].count("failed") == 0
+    assert client.stats.logins == 1 and sandbox.idicore_counters.snapshot()["counts"]["logins"] == 1
+
+
+def test_idicore_resource_with_refused_credentials_fails_as_before(sandbox):
+    """Refused credentials: the early login's 401 is not what the run reports; the searches' own login
+    meets the same 401 and fails the batch with the configuration error."""
+    import dagster as dg
+
+    resource = _resource(sandbox, client_secret="not-the-secret")
+    with dg.build_init_resource_context() as context:
+        resource.setup_for_execution(context)
+        client = resource.client()
+    with pytest.raises(ConfigurationError, match="rejected the client id/secret"):
+        asyncio.run(client.search_many(people(sandbox, 2)))
+
+
 def test_idicore_every_search_written_is_reported_to_the_pacer(sandbox, monkeypatch):
     """The pacer's window counts a search from when aiohttp wrote it (a trace hook), not only from when it
     was let through: one report per search written, logins not counted."""

@@ -315,15 +315,23 @@ class IdiCoreClient(VendorClient):
             figures["idicore_peak_per_second"] = self.pacer.peak_per_second
         return figures
 
-    def login_only(self) -> None:
-        """Prove credentials without a billed search (health checks)."""
+    def login_only(self) -> tuple[str, float]:
+        """Log in without a billed search, on an event loop of its own (health checks, an early login):
+        proves the credentials and returns the token with the monotonic time it was obtained."""
 
-        async def go() -> None:
+        async def go() -> str:
             self._token_lock = asyncio.Lock()
             async with self._session() as http:
-                await self._current_token(http)
+                return await self._current_token(http)
 
-        asyncio.run(go())
+        token = asyncio.run(go())
+        return token, self._token_at
+
+    def adopt_token(self, token: str, obtained_at: float) -> None:
+        """Search with a token another client of the same credentials logged in for (IdiCoreResource's early
+        login), as if this client had: the same refresh age from `obtained_at`, a 401 replaces it."""
+        self._token, self._token_at = token, obtained_at
+        self.stats.logins += 1
 
 
 @dataclass(frozen=True)
