@@ -391,7 +391,7 @@ def _log_slow_collections() -> None:
         if phase == "start":
             started[:] = [time.perf_counter()]
         elif started and (held := time.perf_counter() - started[0]) > SLOW_COLLECTION_SECONDS:
-            log.info(
+            log.warning(
                 "garbage collection of generation %d held the vendors for %.0f ms", info["generation"], held * 1000
             )
 
@@ -417,5 +417,8 @@ def serve_vendors(root: Path) -> None:
     try:
         _until_stopped(VENDOR_GC_FREEZE_SECONDS, gc.freeze)
     finally:
+        # A stop signals the whole process group and the parent then stops this child too: the second
+        # SIGINT interrupted the servers' shutdown with a traceback in the sandbox's log.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         (root / "vendors-ready").unlink(missing_ok=True)
         sandbox.stop()
