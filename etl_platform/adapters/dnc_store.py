@@ -15,9 +15,10 @@ than one already applied) rebuilds from all the files.
 Look-ups read a bitmap index derived from the store (adapters/dnc_index.py; one bit per possible number of an
 area code), written beside it for every load as `<store>.<fingerprint>.bits` before the store is swapped in.
 A look-up reads the index named by the fingerprint of the store it opened, so a scrub never pairs one copy's
-coverage with another copy's numbers; the previous load's index is kept for scrubs still reading the previous
-store. A store whose index is missing or damaged answers `unknown` (registry_index_missing) for every phone and
-does not count as up to date, so the next load writes the index again.
+coverage with another copy's numbers (a forced rebuild of unchanged files rewrites the same name with the same
+bits); the previous load's index is kept for scrubs still reading the previous store. A store whose index is
+missing or damaged answers `unknown` (registry_index_missing) for every phone and does not count as up to date,
+so the next load (materialize `dnc_registry`) writes the index again.
 
 Every SQL statement and expression the store runs is a file under `etl_platform/sql/dnc/`, each file's header
 comment saying what it does and what its `?` parameters are.
@@ -26,6 +27,7 @@ comment saying what it does and what its `?` parameters are.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import os
 import re
@@ -204,7 +206,29 @@ class DncStore:
     ) -> LoadReport:
         """Bring the store up to the files in `source_dir`: nothing when they are the files it holds, only the
         new change lists when nothing else changed (see the module's docstring), else a full rebuild (`force`
-        always rebuilds)."""
+        always rebuilds).
+
+        Loads of the same store take turns (an exclusive lock on `<store>.lock`): two at once could copy one
+        store and take the unchanged area codes' bitmaps from another's index, and a number added in between
+        would read as not listed. Nothing stops two `dnc_registry` runs at once (the sensor, a manual run)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(f"{self.path.name}.lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                # An index a killed load was writing (up to 400 MB nationally): no other load is running now.
+                for partial in self.path.parent.glob(f"{self.path.name}.*.bits.tmp-*"):
+                    partial.unlink(missing_ok=True)
+                return self._load(source_dir, parser, force, change_parser)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _load(
+        self,
+        source_dir: Path,
+        parser: RegistryFileParser | None,
+        force: bool,
+        change_parser: ChangeListParser | None,
+    ) -> LoadReport:
         started = time.perf_counter()
         parser = parser or FullListParser()
         change_parser = change_parser or SimpleChangeListParser()
@@ -234,7 +258,6 @@ class DncStore:
                 )
             added = self._added_change_lists(files, keys, change_parser)
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         staging = self.path.with_suffix(f".loading-{os.getpid()}")
         self._remove(staging)
         try:
@@ -250,6 +273,8 @@ class DncStore:
                 else:
                     copies = {row[0]: AreaCodeCopy(*row) for row in conn.execute(sql("dnc/coverage")).fetchall()}
                     change_lists, recount = added, set()
+                    # the store this copy was made from, whose index holds the unchanged area codes' bitmaps
+                    copied_from = conn.execute(sql("dnc/fingerprint")).fetchall()[0][0]
                 for f in sorted(change_lists, key=copy_date_of):  # stable: same-day lists in name order
                     recount |= self._apply_changes(conn, f, change_parser, copies)
                 if recount:
@@ -257,8 +282,8 @@ class DncStore:
                     copies.update({a: replace(copies[a], numbers=counts.get(a, 0)) for a in recount})
                 self._write_catalog(conn, copies.values(), keys, fingerprint)
                 count = conn.execute(sql("dnc/count_numbers")).fetchone()[0]
-                # Unchanged area codes' bitmaps are copied from the previous index (an incremental load).
-                reuse = self._index(previous) if added is not None and previous else None
+                # Unchanged area codes' bitmaps are copied from the copied store's index (an incremental load).
+                reuse = self._index(copied_from) if added is not None else None
                 self._write_index(conn, fingerprint, list(copies), reuse=reuse, changed=recount)
             os.replace(staging, self.path)
         finally:

@@ -7,7 +7,7 @@ resource view shows the values a run will use.
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import threading
 from collections.abc import Mapping
 from concurrent.futures import Future
@@ -25,6 +25,8 @@ from etl_platform.core.settings import Settings, VendorCallPolicy
 from etl_platform.core.snowflake_auth import KEY_PAIR, PASSPHRASE, PASSWORD, PASSWORD_METHOD, PRIVATE_KEY_PATH
 from etl_platform.core.stages import LEAD_CONTACTS, LITIGATOR_SCRUB
 from etl_platform.defs.snowflake_resource import SnowflakeResource
+
+log = logging.getLogger(__name__)
 
 
 class _VendorCallFields(dg.ConfigurableResource):
@@ -67,8 +69,10 @@ class IdiCoreResource(_VendorCallFields):
         def log_in() -> None:
             try:
                 early.set_result(self._new_client().login_only())
-            except BaseException as error:  # noqa: BLE001 - handed to client(), which falls back
+            except Exception as error:  # noqa: BLE001 - handed to client(), which falls back
                 early.set_exception(error)
+            except BaseException as error:  # noqa: BLE001 - never re-raised in the step as what it was
+                early.set_exception(RuntimeError(f"early login interrupted ({type(error).__name__})"))
 
         # A daemon thread: a login hanging on a dead vendor must not hold the run's process at exit.
         threading.Thread(target=log_in, name="idicore-early-login", daemon=True).start()
@@ -77,9 +81,11 @@ class IdiCoreResource(_VendorCallFields):
     def client(self) -> IdiCoreClient:
         client = self._new_client()
         if self._early_login is not None:
-            # failed or not answered in time: the searches log in themselves (retries, breaker)
-            with contextlib.suppress(Exception):
+            try:
                 client.adopt_token(*self._early_login.result(timeout=client.timeout))
+            except Exception as error:  # noqa: BLE001 - the searches log in themselves (retries, breaker)
+                # the kind only: a vendor error's text never carries the credentials, but keep it short
+                log.info("idiCORE early login gave no token (%s); the searches log in themselves", type(error).__name__)
         return client
 
     def _new_client(self) -> IdiCoreClient:

@@ -225,9 +225,12 @@ def test_dnc_failed_update_keeps_the_previous_store(tmp_path):
         raise AssertionError("the broken change list must fail the load")
     assert (store.fingerprint(), store.coverage()) == before
     assert _verdicts(store, ["2012345678"], dt.date(2026, 11, 2)) == {"2012345678": "listed"}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.duckdb", f"r.duckdb.{before[0]}.bits", "src"], (
-        "no staging file left behind, and the store's look-up index kept"
-    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "r.duckdb",
+        f"r.duckdb.{before[0]}.bits",
+        "r.duckdb.lock",
+        "src",
+    ], "no staging file left behind, and the store's look-up index kept"
 
 
 def _registry(tmp_path, lines="201,2345678\n201,3456789\n"):
@@ -320,3 +323,44 @@ def test_dnc_index_answers_as_the_set_it_was_written_from(tmp_path):
     got = index.listed(wanted).to_pylist()
     expected = [(n in members) if n // LOCALS in listed else None for n in wanted.tolist()]
     assert got == expected and got.count(True) >= 1_500 and None in got
+
+
+def test_dnc_incremental_load_keeps_the_untouched_area_codes_bitmaps_as_a_rebuild_would(tmp_path):
+    """An incremental load copies the bitmaps of the area codes its change list does not touch: a listed
+    number there must stay listed, and the whole index must equal a full rebuild's, byte for byte."""
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "dnc_201_2026-11-01.txt").write_text("201,2345678\n201,3456789\n")
+    (source / "dnc_202_2026-11-01.txt").write_text("202,2345678\n")
+    store = DncStore(tmp_path / "r.duckdb")
+    store.load(source)
+    (source / "dnc_changes_2026-11-10.txt").write_text("A,201,4567890\nD,201,2345678\n")
+    assert store.load(source).mode == "incremental"
+    got = _verdicts(store, ["2022345678", "2014567890", "2012345678", "2023456789"], dt.date(2026, 11, 11))
+    assert got == {"2022345678": "listed", "2014567890": "listed", "2012345678": "clear", "2023456789": "clear"}
+    rebuilt = DncStore(tmp_path / "rebuilt.duckdb")
+    rebuilt.load(source, force=True)
+    assert store.fingerprint() == rebuilt.fingerprint()
+    assert store.index_path(store.fingerprint()).read_bytes() == rebuilt.index_path(rebuilt.fingerprint()).read_bytes()
+
+
+def test_dnc_loads_of_one_store_take_turns(tmp_path):
+    """Two loads at once could pair one store with another's index: a load waits for the one holding the lock,
+    and clears an index a killed load left half-written."""
+    import fcntl
+    import threading
+
+    source, store = _registry(tmp_path)
+    partial = tmp_path / "r.duckdb.0123456789abcdef.bits.tmp-99999"
+    partial.write_bytes(b"half an index")
+    (source / "dnc_changes_2026-11-10.txt").write_text("A,201,5556610\n")
+    done = threading.Event()
+    with open(tmp_path / "r.duckdb.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # another load, in another process, holds the store
+        loading = threading.Thread(target=lambda: (store.load(source), done.set()))
+        loading.start()
+        assert not done.wait(0.5), "the load must wait for the lock"
+        fcntl.flock(held, fcntl.LOCK_UN)
+    loading.join(30)
+    assert done.is_set() and not partial.exists()
+    assert _verdicts(store, ["2015556610"], dt.date(2026, 11, 11)) == {"2015556610": "listed"}

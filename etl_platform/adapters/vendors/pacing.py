@@ -54,7 +54,7 @@ class AdaptivePacer:
         self._last_wave = float("-inf")
         self.lowest_rate = self.ceiling
         self._granted: collections.deque[float] = collections.deque()
-        self.peak_per_second = 0  # the most requests let through within one second
+        self.peak_per_second = 0  # the most requests within one second (at their writes, once reported)
 
     def _recover(self, now: float) -> None:
         """Additive increase for the 429-free time since the last change (none while a pause lasts)."""

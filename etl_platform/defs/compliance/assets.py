@@ -111,7 +111,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         record.add(
             numbers=report.numbers,
             area_codes=len(report.area_codes),
-            load_mode=report.mode,  # full | incremental | unchanged: configuration-like, shown as text
+            load_mode=report.mode,  # full | incremental | unchanged | index: configuration-like, shown as text
             change_lists_applied=len(report.applied),
             rejected_lines=sum(c.rejected_lines for c in report.area_codes),
             oldest_copy_date=str(oldest) if oldest else "none",
