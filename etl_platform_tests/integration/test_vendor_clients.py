@@ -26,18 +26,20 @@ FAST = VendorCallPolicy(
 )
 
 
-def idicore_client(sandbox, **overrides) -> IdiCoreClient:
+def idicore_fields(sandbox) -> dict:
+    """The sandbox's idiCORE endpoints and credentials, as the client and the resource both take them."""
     env = sandbox.env
-    kwargs = dict(
+    return dict(
         auth_url=env["IDICORE_AUTH_URL"],
         search_url=env["IDICORE_SEARCH_URL"],
         client_id=SANDBOX_CREDENTIALS["IDICORE_CLIENT_ID"],
         client_secret=SANDBOX_CREDENTIALS["IDICORE_CLIENT_SECRET"],
-        concurrency=16,
         rate_limit=1000,
-        policy=FAST,
     )
-    return IdiCoreClient(**(kwargs | overrides))
+
+
+def idicore_client(sandbox, **overrides) -> IdiCoreClient:
+    return IdiCoreClient(**(idicore_fields(sandbox) | dict(concurrency=16, policy=FAST) | overrides))
 
 
 def ccc_client(sandbox, **overrides) -> CccClient:
@@ -203,19 +205,7 @@ def test_idicore_429s_never_open_the_breaker(sandbox):
 def _resource(sandbox, **overrides):
     from etl_platform.defs.resources import IdiCoreResource
 
-    env = sandbox.env
-    fields = (
-        dict(
-            auth_url=env["IDICORE_AUTH_URL"],
-            search_url=env["IDICORE_SEARCH_URL"],
-            client_id=SANDBOX_CREDENTIALS["IDICORE_CLIENT_ID"],
-            client_secret=SANDBOX_CREDENTIALS["IDICORE_CLIENT_SECRET"],
-            concurrency=8,
-            rate_limit=1000,
-        )
-        | FAST.model_dump()
-    )
-    return IdiCoreResource(**(fields | overrides))
+    return IdiCoreResource(**(idicore_fields(sandbox) | dict(concurrency=8) | FAST.model_dump() | overrides))
 
 
 def test_idicore_resource_logs_in_as_the_run_starts_and_the_searches_use_that_token(sandbox):

@@ -233,10 +233,12 @@ def test_dnc_failed_update_keeps_the_previous_store(tmp_path):
     ], "no staging file left behind, and the store's look-up index kept"
 
 
-def _registry(tmp_path, lines="201,2345678\n201,3456789\n"):
+def _registry(tmp_path, lines="201,2345678\n201,3456789\n", files: dict[str, str] | None = None):
+    """A store loaded from registry files in tmp_path/src (by default one full list of area code 201)."""
     source = tmp_path / "src"
     source.mkdir()
-    (source / "dnc_201_2026-11-01.txt").write_text(lines)
+    for name, text in (files or {"dnc_201_2026-11-01.txt": lines}).items():
+        (source / name).write_text(text)
     store = DncStore(tmp_path / "r.duckdb")
     store.load(source)
     return source, store
@@ -328,12 +330,8 @@ def test_dnc_index_answers_as_the_set_it_was_written_from(tmp_path):
 def test_dnc_incremental_load_keeps_the_untouched_area_codes_bitmaps_as_a_rebuild_would(tmp_path):
     """An incremental load copies the bitmaps of the area codes its change list does not touch: a listed
     number there must stay listed, and the whole index must equal a full rebuild's, byte for byte."""
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "dnc_201_2026-11-01.txt").write_text("201,2345678\n201,3456789\n")
-    (source / "dnc_202_2026-11-01.txt").write_text("202,2345678\n")
-    store = DncStore(tmp_path / "r.duckdb")
-    store.load(source)
+    full_lists = {"dnc_201_2026-11-01.txt": "201,2345678\n201,3456789\n", "dnc_202_2026-11-01.txt": "202,2345678\n"}
+    source, store = _registry(tmp_path, files=full_lists)
     (source / "dnc_changes_2026-11-10.txt").write_text("A,201,4567890\nD,201,2345678\n")
     assert store.load(source).mode == "incremental"
     got = _verdicts(store, ["2022345678", "2014567890", "2012345678", "2023456789"], dt.date(2026, 11, 11))
