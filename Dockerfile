@@ -13,11 +13,13 @@ WORKDIR /opt/etl_platform
 # The runtime dependencies, pinned to the same versions as the tested lock (no test or lint tools).
 COPY requirements.runtime.lock ./
 RUN pip install --no-cache-dir --disable-pip-version-check -r requirements.runtime.lock
-# The package itself (its SQL and baselines ship inside it), without re-resolving dependencies.
-COPY pyproject.toml README.md ./
+# The package itself (the top-level sql/ is built into it as package data, with the baselines), without
+# re-resolving dependencies.
+COPY pyproject.toml setup.py README.md ./
 COPY etl_platform ./etl_platform
+COPY sql ./sql
 RUN pip install --no-cache-dir --disable-pip-version-check --no-deps . \
-    && rm -rf /opt/etl_platform/etl_platform
+    && rm -rf /opt/etl_platform/etl_platform /opt/etl_platform/sql
 # The instance configuration shared with the webserver and the daemon (same file as local).
 COPY dagster.yaml ${DAGSTER_HOME}/dagster.yaml
 

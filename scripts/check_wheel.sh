@@ -82,7 +82,7 @@ check(
 
 from importlib import resources
 
-from etl_platform.adapters.sql_files import sql
+from etl_platform.adapters.sql_files import sql, sql_folder
 
 
 def sql_names(folder, prefix=""):
@@ -94,11 +94,11 @@ def sql_names(folder, prefix=""):
 
 
 folder = resources.files("etl_platform").joinpath("sql")
-if not folder.is_dir():
-    check("etl_platform/sql/ is in the wheel", False, f"no folder {folder}: package data missing")
+check("sql/ is in the wheel as etl_platform/sql/", folder.is_dir(), f"no folder {folder}: package data missing")
+check("the installed package reads its packaged SQL", str(sql_folder()) == str(folder), f"reads {sql_folder()}")
 names = list(sql_names(folder))
 empty = [name for name in names if not sql(name).strip()]
-in_checkout = sum(1 for _ in (source / "etl_platform" / "sql").rglob("*.sql"))
+in_checkout = sum(1 for _ in (source / "sql").rglob("*.sql"))
 check(
     f"{len(names)} SQL files read through sql_files.sql, none empty (checkout has {in_checkout})",
     len(names) >= 20 and not empty and len(names) == in_checkout,

@@ -20,7 +20,7 @@ bits); the previous load's index is kept for scrubs still reading the previous s
 missing or damaged answers `unknown` (registry_index_missing) for every phone and does not count as up to date,
 so the next load (materialize `dnc_registry`) writes the index again.
 
-Every SQL statement and expression the store runs is a file under `etl_platform/sql/dnc/`, each file's header
+Every SQL statement and expression the store runs is a file under `sql/dnc/`, each file's header
 comment saying what it does and what its `?` parameters are.
 """
 

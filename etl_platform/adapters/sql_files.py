@@ -1,18 +1,35 @@
-"""The SQL files shipped in the package (`etl_platform/sql/`), read by name through importlib.resources, so
-an installed wheel runs the same statements as a checkout. Kept apart from `warehouse` so that the DuckDB
-side (the DNC store) and the benchmarks can load their SQL without importing the Snowflake stack."""
+"""The project's SQL files, read by name. Their one home is the top-level `sql/` folder of the repository; the
+wheel carries them as the package data `etl_platform/sql/` (setup.py maps the folder in at build time), so an
+installed wheel runs the same statements as a checkout. Kept apart from `warehouse` so that the DuckDB side
+(the DNC store) and the benchmarks can load their SQL without importing the Snowflake stack."""
 
 from __future__ import annotations
 
 import re
 from functools import cache
 from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+# A checkout (or an editable install of one): the package's folder sits beside the repository's sql/.
+_CHECKOUT_SQL = Path(__file__).resolve().parents[2] / "sql"
+
+
+@cache
+def sql_folder() -> Traversable:
+    """Where the SQL files are: the packaged copy in an installed wheel, else the checkout's `sql/`."""
+    packaged = resources.files("etl_platform").joinpath("sql")
+    if packaged.is_dir():
+        return packaged
+    if _CHECKOUT_SQL.is_dir():
+        return _CHECKOUT_SQL
+    raise FileNotFoundError(f"no SQL files: neither {packaged} (package data) nor {_CHECKOUT_SQL} (a checkout)")
 
 
 @cache
 def sql(name: str) -> str:
-    """The text of `etl_platform/sql/<name>.sql` (`name` may hold a folder: "dnc/lookup")."""
-    return resources.files("etl_platform").joinpath("sql", f"{name}.sql").read_text()
+    """The text of `sql/<name>.sql` (`name` may hold a folder: "dnc/lookup")."""
+    return sql_folder().joinpath(*f"{name}.sql".split("/")).read_text()
 
 
 def statements(name: str) -> list[str]:

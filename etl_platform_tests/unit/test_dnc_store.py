@@ -98,7 +98,7 @@ _DIGITS_OR_JUNK = st.one_of(
 @given(phones=st.lists(_DIGITS_OR_JUNK, min_size=1, max_size=40))
 @example(phones=["2112345678", "2025550100", "2025550199", "2025550200", "2021234567", "1202345678", "2022345678"])
 def test_dnc_lookup_validates_exactly_like_the_nanp_rule(tmp_path, phones):
-    """The store validates in SQL (etl_platform/sql/dnc/lookup.sql) for speed; it must agree with phones.py, or a number
+    """The store validates in SQL (sql/dnc/lookup.sql) for speed; it must agree with phones.py, or a number
     the rest of the pipeline calls valid could slip through the DNC scrub as 'invalid' (or the reverse)."""
     store = DncStore(tmp_path / "registry.duckdb")
     if not store.path.exists():

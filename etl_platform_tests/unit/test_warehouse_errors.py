@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from importlib import resources
-
 import pytest
 
-from etl_platform.adapters.sql_files import sql
+from etl_platform.adapters.sql_files import sql, sql_folder
 from etl_platform.adapters.warehouse import WarehouseError, tables_of
 
 PIPELINE_TABLES = {"LEADS", "LEAD_RESULTS", "LEAD_DEAD_LETTERS", "ENRICHMENT_CACHE", "SCRUB_EVIDENCE"}
 SHIPPED = sorted(
-    p.name[:-4] for p in resources.files("etl_platform").joinpath("sql").iterdir() if p.name.endswith(".sql")
+    p.name[:-4] for p in sql_folder().iterdir() if p.name.endswith(".sql")
 )
 
 
