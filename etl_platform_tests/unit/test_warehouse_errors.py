@@ -8,9 +8,7 @@ from etl_platform.adapters.sql_files import sql, sql_folder
 from etl_platform.adapters.warehouse import WarehouseError, tables_of
 
 PIPELINE_TABLES = {"LEADS", "LEAD_RESULTS", "LEAD_DEAD_LETTERS", "ENRICHMENT_CACHE", "SCRUB_EVIDENCE"}
-SHIPPED = sorted(
-    p.name[:-4] for p in sql_folder().iterdir() if p.name.endswith(".sql")
-)
+SHIPPED = sorted(p.name[:-4] for p in sql_folder().iterdir() if p.name.endswith(".sql"))
 
 
 @pytest.mark.parametrize("name", SHIPPED)
