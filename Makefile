@@ -45,7 +45,7 @@ test-e2e: install
 	./scripts/ensure_postgres.sh
 	$(BIN)/pytest -n 2 --dist loadfile etl_platform_tests/e2e
 
-## Benchmarks (not tests): BENCH="e2e overhead scale client dnc startup sizes backfill" (default all), REPEATS=3; see README.
+## Benchmarks (not tests): BENCH="e2e overhead scale client dnc startup sizes backfill" (default all), REPEATS=3; see docs/performance.md.
 bench: install
 	./scripts/ensure_postgres.sh
 	$(BIN)/python -m bench $(BENCH) --repeats $(or $(REPEATS),3)

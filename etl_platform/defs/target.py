@@ -69,7 +69,7 @@ def warn_if_dotenv_shadows(folder: str | None = None) -> list[str]:
         log.warning(
             "%s sets %s to other values than the environment this process was started with, and Dagster "
             "applies .env over the environment: this run uses the .env values. Remove the file or those "
-            "lines to use the exported ones (README, 'Which settings win').",
+            "lines to use the exported ones (docs/configuration.md, 'Which settings win').",
             env_file,
             ", ".join(names),
         )

@@ -1,4 +1,4 @@
-"""Which settings a command uses (README, "Which settings win"): exported variables, then the project's .env,
+"""Which settings a command uses (docs/configuration.md, "Which settings win"): exported variables, then the project's .env,
 then the sandbox defaults only when nothing configures Snowflake; and which folder is the project."""
 
 from __future__ import annotations
