@@ -7,8 +7,8 @@ import dagster as dg
 from etl_platform.core.settings import Settings
 
 # In-process on purpose: the multiprocess executor costs ~2 s of process start-up per step on a 2-core
-# machine, more than the whole 200-lead pipeline's own work (docs/how-it-works.md, "Design decisions"). The stages are I/O-bound
-# on vendors and the warehouse; concurrency lives inside the vendor clients.
+# machine, more than the whole 200-lead pipeline's own work (docs/how-it-works.md, "Design decisions").
+# The stages are I/O-bound on vendors and the warehouse; concurrency lives inside the vendor clients.
 EXECUTOR = dg.in_process_executor
 
 

@@ -1,5 +1,6 @@
-"""Which settings a command uses (docs/configuration.md, "Which settings win"): exported variables, then the project's .env,
-then the sandbox defaults only when nothing configures Snowflake; and which folder is the project."""
+"""Which settings a command uses (docs/configuration.md, "Which settings win"): exported variables, then the
+project's .env, then the sandbox defaults only when nothing configures Snowflake; and which folder is the
+project."""
 
 from __future__ import annotations
 
