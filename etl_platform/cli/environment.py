@@ -28,7 +28,7 @@ def _project_root() -> Path:
 
 
 PROJECT_ROOT = _project_root()
-PATH_VARIABLES = ("DNC_REGISTRY_PATH", "DNC_SOURCE_DIR", "ETL_BASELINES_PATH", "DAGSTER_COMPUTE_LOG_DIR")
+PATH_VARIABLES = ("DNC_REGISTRY_PATH", "DNC_SOURCE_DIR", "ETL_BASELINES_PATH")
 # Dagster's CLI applies a .env in its working directory *over* the environment. The commands here have
 # already merged the settings (exported variables win), so they start Dagster from a folder without one.
 # Not `logs/`: with DAGSTER_HOME at the project, Dagster owns `$DAGSTER_HOME/logs/` (its telemetry queue,
@@ -91,7 +91,6 @@ def load_env(root: Path = PROJECT_ROOT) -> Path | None:
         if os.environ.get(key) and not Path(os.environ[key]).is_absolute():
             os.environ[key] = str(root / os.environ[key])
     os.environ.setdefault("DAGSTER_HOME", str(root))
-    os.environ.setdefault("DAGSTER_COMPUTE_LOG_DIR", str(Path(os.environ["DAGSTER_HOME"]) / "storage" / "compute_logs"))
     return source
 
 

@@ -42,17 +42,16 @@ def test_exported_variables_win_over_dotenv_and_the_difference_is_named(project,
     (project / ".env").write_text("SNOWFLAKE_DATABASE=SANDBOX_DB\nETL_SCHEDULE_TIME=07:00\n")
     monkeypatch.setenv("SNOWFLAKE_DATABASE", "PROD_DB")
     monkeypatch.delenv("ETL_SCHEDULE_TIME", raising=False)
-    for name in ("DAGSTER_HOME", "DAGSTER_COMPUTE_LOG_DIR"):
-        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
     environment.load_env(project)
     assert os.environ["SNOWFLAKE_DATABASE"] == "PROD_DB" and os.environ["ETL_SCHEDULE_TIME"] == "07:00"
     warning = capsys.readouterr().err
     assert "SNOWFLAKE_DATABASE" in warning and "PROD_DB" not in warning and "SANDBOX_DB" not in warning
-    assert os.environ["DAGSTER_COMPUTE_LOG_DIR"].startswith(str(project))
+    assert os.environ["DAGSTER_HOME"] == str(project)
 
 
 def test_no_command_writes_a_dotenv(project, monkeypatch):
-    for name in ("SNOWFLAKE_ACCOUNT", "DAGSTER_HOME", "DAGSTER_COMPUTE_LOG_DIR"):
+    for name in ("SNOWFLAKE_ACCOUNT", "DAGSTER_HOME"):
         monkeypatch.delenv(name, raising=False)
     environment.load_env(project)
     assert not (project / ".env").exists()
@@ -80,7 +79,6 @@ def test_an_exported_warehouse_is_never_completed_from_a_dotenv(project, monkeyp
         "SNOWFLAKE_PASSWORD",
         "ETL_SCHEDULE_TIME",
         "DAGSTER_HOME",
-        "DAGSTER_COMPUTE_LOG_DIR",
     ):
         monkeypatch.delenv(name, raising=False)
     environment.load_env(project)
