@@ -25,7 +25,7 @@ COPY sql ./sql
 RUN pip install --no-cache-dir --disable-pip-version-check --compile --no-deps . \
     && rm -rf /opt/etl_platform/etl_platform /opt/etl_platform/sql
 # The instance configuration shared with the webserver and the daemon (same file as local).
-COPY dagster.yaml ${DAGSTER_HOME}/dagster.yaml
+COPY dagster_home/dagster.yaml ${DAGSTER_HOME}/dagster.yaml
 
 RUN useradd --uid 10001 --create-home dagster \
     && chown -R dagster ${DAGSTER_HOME}

@@ -105,7 +105,7 @@ class BenchStack:
         self.sandbox = Sandbox(settings)  # not started here: used to reach and seed the sandbox process
         home = self.root / "dagster_home"
         home.mkdir()
-        shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+        shutil.copyfile(PROJECT_ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
         self._reset_instance_db()
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("SANDBOX_", "SNOWFLAKE_", "IDICORE_"))},

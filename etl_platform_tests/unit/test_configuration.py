@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from etl_platform_tests.conftest import PROJECT_ROOT
+from etl_platform_tests.conftest import INSTANCE_YAML, PROJECT_ROOT
 
 PATTERNS = [
     r'EnvVar\("([A-Z0-9_]+)"\)',
@@ -60,7 +60,7 @@ def test_design_variables_are_all_used():
         "DNC_SOURCE_DIR",
     }
     assert design <= variables_read_by_the_code()
-    assert "DAGSTER_POSTGRES_URL" in (PROJECT_ROOT / "dagster.yaml").read_text()
+    assert "DAGSTER_POSTGRES_URL" in INSTANCE_YAML.read_text()
 
 
 def env_sources(node) -> set[str]:
@@ -79,6 +79,6 @@ def test_dagster_yaml_starts_with_dagster_home_and_the_postgres_url_alone():
     DAGSTER_HOME). The instance really starting so: integration/test_environment_contract.py."""
     import yaml
 
-    instance = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
+    instance = yaml.safe_load(INSTANCE_YAML.read_text())
     assert env_sources(instance) == {"DAGSTER_POSTGRES_URL"}
     assert "compute_logs" not in instance, "Dagster's default keeps them under $DAGSTER_HOME/storage"

@@ -10,10 +10,10 @@ import shlex
 
 import yaml
 
-from etl_platform_tests.conftest import PROJECT_ROOT
+from etl_platform_tests.conftest import INSTANCE_YAML, PROJECT_ROOT
 
 DOCKERFILE = (PROJECT_ROOT / "Dockerfile").read_text()
-INSTANCE = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
+INSTANCE = yaml.safe_load(INSTANCE_YAML.read_text())
 VALUES = yaml.safe_load((PROJECT_ROOT / "deploy" / "helm" / "values.yaml").read_text())
 
 
@@ -48,7 +48,7 @@ def test_the_image_serves_the_definitions_on_the_port_the_chart_uses():
     assert module == "etl_platform.definitions" and f"EXPOSE {port}" in DOCKERFILE
     (deployment,) = VALUES["dagster-user-deployments"]["deployments"]
     assert deployment["dagsterApiGrpcArgs"] == ["-m", module] and deployment["port"] == port
-    assert "DAGSTER_HOME" in DOCKERFILE and "COPY dagster.yaml ${DAGSTER_HOME}/dagster.yaml" in DOCKERFILE
+    assert "DAGSTER_HOME" in DOCKERFILE and "COPY dagster_home/dagster.yaml ${DAGSTER_HOME}/dagster.yaml" in DOCKERFILE
 
 
 def pins(name: str) -> dict[str, str]:

@@ -86,3 +86,23 @@ def test_an_exported_warehouse_is_never_completed_from_a_dotenv(project, monkeyp
     assert os.environ["ETL_SCHEDULE_TIME"] == "07:00", "other settings still come from the file"
     warning = capsys.readouterr().err
     assert "SNOWFLAKE_HOST, SNOWFLAKE_PASSWORD" in warning and "sandbox-password" not in warning
+
+
+def test_dagster_home_is_the_checkouts_instance_folder_unless_exported(project, monkeypatch):
+    """Not the project folder: `dagster`/`dg` started there without DAGSTER_HOME would read a dagster.yaml at
+    the top for their temporary instance (and need DAGSTER_POSTGRES_URL to check the definitions)."""
+    (project / "dagster_home").mkdir()
+    (project / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    environment.load_env(project)
+    assert os.environ["DAGSTER_HOME"] == str(project / "dagster_home")
+    monkeypatch.setenv("DAGSTER_HOME", "/srv/dagster")
+    environment.load_env(project)
+    assert os.environ["DAGSTER_HOME"] == "/srv/dagster", "an exported one wins"
+
+
+def test_the_checkout_keeps_no_dagster_yaml_at_its_top():
+    from etl_platform_tests.conftest import INSTANCE_YAML, PROJECT_ROOT
+
+    assert INSTANCE_YAML.is_file() and not (PROJECT_ROOT / "dagster.yaml").exists()
+    assert environment.default_dagster_home(PROJECT_ROOT) == INSTANCE_YAML.parent
