@@ -6,7 +6,7 @@ FROM python:3.11-slim-bookworm
 
 # PYTHONDONTWRITEBYTECODE: no process writes .pyc at run time (the image's files are read-only to the user), so
 # everything is compiled at install below (`--compile`): otherwise every code server, run worker and CLI run
-# would compile dagster, pandas and the connector from source at each start (~2.5 s per process measured).
+# would compile dagster, pandas and the connector from source at each start (~3x the import: bench/bytecode.md).
 # Each step's stdout/stderr goes under $DAGSTER_HOME/storage/ (Dagster's default; dagster.yaml reads no other
 # location).
 ENV PYTHONDONTWRITEBYTECODE=1 \

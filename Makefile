@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 # Bytecode is compiled here, once: with PYTHONDONTWRITEBYTECODE=1 (exported by many images, CI runners and this
 # machine) Python never writes .pyc, and `uv pip sync` compiles none by default, so every Dagster process (the
 # CLI run, each code server and run worker, each test's subprocess) compiled dagster, pandas, the connector and
-# the project from source: `import etl_platform.definitions` 3.9 s instead of 1.3 s. uv compiles site-packages;
+# the project from source: `import etl_platform.definitions` ~3x slower (bench/bytecode.md). uv compiles site-packages;
 # the editable project's modules live in the checkout, so compileall does those (a module added or edited later
 # is compiled by the next `make install`, or runs from source meanwhile). The Makefile is a prerequisite: a
 # changed recipe rebuilds the venv. unit/test_bytecode.py checks the result.
