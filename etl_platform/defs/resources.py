@@ -8,6 +8,7 @@ run will use.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import threading
@@ -141,9 +142,9 @@ def _call_fields(settings: Settings, vendor: str) -> dict[str, float | int]:
 
 class SnowflakeSignInError(SnowflakeAuthError, dg.Failure):
     """The sign-in variables cannot work, raised when a step first connects: one line naming the variables
-    (never a value). A `dg.Failure`, so the step's failure is that line rather than a traceback, and not
-    retried (a credential does not fix itself between attempts); a `SettingsError`, so a command prints it as
-    one line too."""
+    (never a value). A `dg.Failure`, so that line is the step's failure description (the run page, the
+    alert), and not retried (a credential does not fix itself between attempts); a `SettingsError`, so a
+    command prints it as one line too."""
 
     def __init__(self, message: str):
         dg.Failure.__init__(self, description=message, allow_retries=False)
@@ -233,6 +234,7 @@ def snowflake_resource(environ: Mapping[str, str], settings: Settings) -> Snowfl
     if problem and problem not in _WARNED:
         _WARNED.add(problem)  # once per process: a CLI may build the definitions more than once
         log.warning("%s: every step that needs Snowflake will fail until it is fixed (`etl-platform health`)", problem)
+    if problem:
         state = f"SIGN-IN PROBLEM: {problem}. Every step that needs Snowflake fails until it is fixed."
     else:
         state = f"Sign-in when the definitions loaded: {signed_in}."
@@ -240,7 +242,7 @@ def snowflake_resource(environ: Mapping[str, str], settings: Settings) -> Snowfl
         SnowflakeWarehouseResource.__name__,
         (SnowflakeWarehouseResource,),
         # Dagster shows a resource's docstring as its description: this instance's says how it signs in.
-        {"__doc__": f"{state}\n\n{SnowflakeWarehouseResource.__doc__}", "__module__": __name__},
+        {"__doc__": f"{state}\n\n{inspect.cleandoc(SnowflakeWarehouseResource.__doc__ or '')}", "__module__": __name__},
     )
     return resource_class(
         account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),

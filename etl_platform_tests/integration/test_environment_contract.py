@@ -56,7 +56,10 @@ defs = build_definitions(Settings.from_env(os.environ), os.environ)
 dg.Definitions.validate_loadable(defs)
 job = defs.resolve_job_def("daily_leads_job")
 print("loaded", job.name, len(defs.resolve_asset_graph().get_all_asset_keys()), "assets")
-print(defs.resources["snowflake"].get_resource_definition().description.splitlines()[0])
+# what the UI reads: the code location's snapshot of the resource
+from dagster._core.remote_representation.external_data import RepositorySnap
+(snowflake,) = [r for r in RepositorySnap.from_def(defs.get_repository_def()).resources if r.name == "snowflake"]
+print(snowflake.resource_snapshot.description.splitlines()[0])
 """
 
 
@@ -64,7 +67,7 @@ def test_the_definitions_load_with_no_variable_set(tmp_path):
     code, output = run([sys.executable, "-c", LOAD], tmp_path, bare(tmp_path))
     assert code == 0, output[-3000:]
     assert "loaded daily_leads_job 8 assets" in output
-    # the resource's description (the UI's resource page) says what a run would fail on
+    # the resource's description on the UI's resource page says what a run would fail on
     assert "SIGN-IN PROBLEM: Snowflake sign-in: no credential is set; set one of SNOWFLAKE_PRIVATE_KEY" in output
 
 
