@@ -7,12 +7,20 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: lock install run test test-unit test-integration test-e2e lint bench dev sandbox-start sandbox-stop clean
 
-$(STAMP): pyproject.toml requirements.lock
+# Bytecode is compiled here, once: with PYTHONDONTWRITEBYTECODE=1 (exported by many images, CI runners and this
+# machine) Python never writes .pyc, and `uv pip sync` compiles none by default, so every Dagster process (the
+# CLI run, each code server and run worker, each test's subprocess) compiled dagster, pandas, the connector and
+# the project from source: `import etl_platform.definitions` ~3x slower (bench/bytecode.md). uv compiles site-packages;
+# the editable project's modules live in the checkout, so compileall does those (a module added or edited later
+# is compiled by the next `make install`, or runs from source meanwhile). The Makefile is a prerequisite: a
+# changed recipe rebuilds the venv. unit/test_bytecode.py checks the result.
+$(STAMP): pyproject.toml requirements.lock Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.9
-	$(BIN)/uv pip sync -q --python $(BIN)/python requirements.lock
-	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
+	$(BIN)/uv pip sync -q --compile-bytecode --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python --no-deps -e .
+	$(BIN)/python -m compileall -q etl_platform
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -105,14 +105,13 @@ class BenchStack:
         self.sandbox = Sandbox(settings)  # not started here: used to reach and seed the sandbox process
         home = self.root / "dagster_home"
         home.mkdir()
-        shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+        shutil.copyfile(PROJECT_ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
         self._reset_instance_db()
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("SANDBOX_", "SNOWFLAKE_", "IDICORE_"))},
             **self.sandbox.env,
             "DAGSTER_HOME": str(home),
             "DAGSTER_POSTGRES_URL": self.db_url,
-            "DAGSTER_COMPUTE_LOG_DIR": str(home / "compute_logs"),
             "IDICORE_RATE_LIMIT": str(p.client_rate_limit),
             "IDICORE_CONCURRENCY": str(p.client_concurrency),
             "SANDBOX_SEED": str(settings.seed),
@@ -228,12 +227,11 @@ class BenchStack:
     def instance_environment(self, home: Path | None = None) -> Iterator[None]:
         """This process's environment pointed at this stack's instance (dagster.yaml reads it from there)
         while an instance is opened here; `home` for another DAGSTER_HOME on the same database."""
-        keys = ("DAGSTER_HOME", "DAGSTER_POSTGRES_URL", "DAGSTER_COMPUTE_LOG_DIR")
+        keys = ("DAGSTER_HOME", "DAGSTER_POSTGRES_URL")
         saved = {k: os.environ.get(k) for k in keys}
         os.environ.update(
             DAGSTER_HOME=str(home or self.env["DAGSTER_HOME"]),
             DAGSTER_POSTGRES_URL=self.db_url,
-            DAGSTER_COMPUTE_LOG_DIR=self.env["DAGSTER_COMPUTE_LOG_DIR"],
         )
         try:
             yield

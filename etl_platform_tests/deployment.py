@@ -17,7 +17,7 @@ import yaml
 
 from etl_platform.sandbox.runner import free_port, port_open
 
-PROJECT_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
+PROJECT_YAML = Path(__file__).resolve().parents[1] / "dagster_home" / "dagster.yaml"
 LOCATION = "etl_platform"  # as workspace.yaml, the Dockerfile and docs/deployment.md name it
 # Only intervals are shortened: the global maximum runtime stays the project's (2 h), because this daemon
 # watches every run of the session's database; a test that needs a short one tags its run.

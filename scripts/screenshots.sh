@@ -21,7 +21,7 @@ make install >/dev/null
 $BIN/etl-platform run --partition "$GOOD" --profile none >/dev/null
 STEP_RETRY_MAX=0 $BIN/etl-platform run --partition "$FAILED" --profile down >/dev/null || true
 $BIN/etl-platform sandbox start --profile none >/dev/null
-FAILED_RUN=$(DAGSTER_HOME=$PWD $BIN/python - "$FAILED" <<'PY'
+FAILED_RUN=$(DAGSTER_HOME=$PWD/dagster_home $BIN/python - "$FAILED" <<'PY'
 import sys
 import dagster as dg
 from etl_platform.cli.environment import load_env

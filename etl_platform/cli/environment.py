@@ -28,10 +28,15 @@ def _project_root() -> Path:
 
 
 PROJECT_ROOT = _project_root()
-PATH_VARIABLES = ("DNC_REGISTRY_PATH", "DNC_SOURCE_DIR", "ETL_BASELINES_PATH", "DAGSTER_COMPUTE_LOG_DIR")
+# The folder holding the project's dagster.yaml: DAGSTER_HOME unless one is exported. Not the project folder
+# itself: a `dagster` or `dg` command started in a folder with a dagster.yaml and no DAGSTER_HOME reads that
+# file for its temporary instance, so `dg check defs` in the checkout needed DAGSTER_POSTGRES_URL although
+# checking the definitions needs no instance database (DESIGN: the location loads with nothing set).
+INSTANCE_FOLDER = "dagster_home"
+PATH_VARIABLES = ("DNC_REGISTRY_PATH", "DNC_SOURCE_DIR", "ETL_BASELINES_PATH")
 # Dagster's CLI applies a .env in its working directory *over* the environment. The commands here have
 # already merged the settings (exported variables win), so they start Dagster from a folder without one.
-# Not `logs/`: with DAGSTER_HOME at the project, Dagster owns `$DAGSTER_HOME/logs/` (its telemetry queue,
+# Not `logs/`: with DAGSTER_HOME at a project, Dagster owns `$DAGSTER_HOME/logs/` (its telemetry queue,
 # which it moves away); `dagster dev` started in there lost its working folder and the UI died at start.
 DAGSTER_CWD = PROJECT_ROOT / "run-logs"
 # The sandbox's settings: what a fresh checkout runs against when nothing else is configured.
@@ -57,7 +62,7 @@ def settings_sources(root: Path, environ) -> tuple[Path | None, dict[str, str]]:
 def load_env(root: Path = PROJECT_ROOT) -> Path | None:
     """Fill os.environ from the settings file `settings_sources` picks, never overriding what the caller
     exported; warn (naming variables, never values) when `.env` disagrees with the environment; point
-    DAGSTER_HOME at the project's dagster.yaml when unset.
+    DAGSTER_HOME at the project's dagster.yaml (`dagster_home/`) when unset.
 
     The one place the package writes the process environment, on purpose: it runs once, first thing in a
     command (`etl-platform`'s group callback), and what it sets is what the Dagster instance (DAGSTER_HOME,
@@ -90,9 +95,14 @@ def load_env(root: Path = PROJECT_ROOT) -> Path | None:
         # Relative paths mean "in the project", wherever a command is started from.
         if os.environ.get(key) and not Path(os.environ[key]).is_absolute():
             os.environ[key] = str(root / os.environ[key])
-    os.environ.setdefault("DAGSTER_HOME", str(root))
-    os.environ.setdefault("DAGSTER_COMPUTE_LOG_DIR", str(Path(os.environ["DAGSTER_HOME"]) / "storage" / "compute_logs"))
+    os.environ.setdefault("DAGSTER_HOME", str(default_dagster_home(root)))
     return source
+
+
+def default_dagster_home(root: Path = PROJECT_ROOT) -> Path:
+    """The checkout's instance folder; an installed wheel has none: the folder the command runs in."""
+    folder = root / INSTANCE_FOLDER
+    return folder if (folder / "dagster.yaml").is_file() else root
 
 
 def instance_db_problem(url: str | None, timeout: int = 5) -> str | None:

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 import click
 
-from etl_platform.core.settings import Settings, VendorCallPolicy
+from etl_platform.core.settings import Settings, SettingsError, VendorCallPolicy
 from etl_platform.core.stages import LEAD_CONTACTS, LITIGATOR_SCRUB
 
 UP, WARN, DOWN = "UP", "WARN", "DOWN"
@@ -38,6 +38,8 @@ def _timed(name: str, fn: Callable[[], tuple[str, str]]) -> Probe:
         status, detail = fn()
     except KeyError as exc:  # a variable the probe needs is missing from the environment
         status, detail = DOWN, f"{exc.args[0]} is not set (see .env.example)"
+    except SettingsError as exc:  # already one line naming the variables (the sign-in, a setting)
+        status, detail = DOWN, _first_line(exc)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a DOWN line, never a crash
         status, detail = DOWN, f"{type(exc).__name__}: {_first_line(exc)}"
     return Probe(name, status, round(1000 * (time.perf_counter() - started), 1), detail)
@@ -112,6 +114,15 @@ def probe_daemon(environ) -> tuple[str, str]:
             "`dagster-daemon run -w workspace.yaml`"
         )
     return UP, f"heartbeat {age:.0f} s ago ({len(beats)} daemons)"
+
+
+def probe_sign_in(environ) -> tuple[str, str]:
+    """The Snowflake sign-in alone, without connecting: the first line of `health`, since the code location
+    loads with any credential (DESIGN) and a run only finds a bad one when its first step connects."""
+    from etl_platform.adapters.snowflake_keys import checked_auth
+
+    auth, fingerprint = checked_auth(environ)  # the one line naming the variables, as the step would fail
+    return UP, auth.describe() + (f", key {fingerprint}" if fingerprint else "")
 
 
 def probe_snowflake(environ) -> tuple[str, str]:
@@ -243,6 +254,7 @@ def probe_pools(environ) -> tuple[str, str]:
 
 
 PROBES: list[tuple[str, Callable]] = [
+    ("snowflake sign-in", probe_sign_in),
     ("dagster instance", probe_instance),
     ("dagster daemon", probe_daemon),
     ("vendor pools", probe_pools),

@@ -1,17 +1,22 @@
 """The project's resources, built from the Settings and the environment.
 
 Credentials and endpoints are `dg.EnvVar`s: Dagster resolves them when a run starts and never shows their
-values in the UI. Tuning knobs come from `Settings` (read once when the definitions load), so the UI's
-resource view shows the values a run will use.
+values in the UI; the Snowflake credential is read from the environment when a step first connects. Tuning
+knobs come from `Settings` (read once when the definitions load), so the UI's resource view shows the values a
+run will use.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
+import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import Future
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
@@ -22,7 +27,14 @@ from etl_platform.adapters.vendors.ccc import CccClient
 from etl_platform.adapters.vendors.idicore import IdiCoreClient
 from etl_platform.adapters.warehouse import connection_args_from_env
 from etl_platform.core.settings import Settings, VendorCallPolicy
-from etl_platform.core.snowflake_auth import KEY_PAIR, PASSPHRASE, PASSWORD, PASSWORD_METHOD, PRIVATE_KEY_PATH
+from etl_platform.core.snowflake_auth import (
+    KEY_PAIR,
+    PASSPHRASE,
+    PASSWORD,
+    PASSWORD_METHOD,
+    PRIVATE_KEY_PATH,
+    SnowflakeAuthError,
+)
 from etl_platform.core.stages import LEAD_CONTACTS, LITIGATOR_SCRUB
 from etl_platform.defs.snowflake_resource import SnowflakeResource
 
@@ -128,30 +140,117 @@ def _call_fields(settings: Settings, vendor: str) -> dict[str, float | int]:
     return settings.call_policy(vendor).model_dump()
 
 
-def snowflake_resource(environ: Mapping[str, str], settings: Settings) -> SnowflakeResource:
-    """The dagster-snowflake resource signing in with the one method the environment sets (key-pair,
-    password or programmatic access token, or an authenticator). A private key is loaded and checked here,
-    when the definitions load, so a wrong passphrase is one clear error now, not a misleading one at the
-    first connection. Secrets stay `EnvVar`s: resolved in the run, never shown in the UI."""
-    auth, _ = checked_auth(environ)
-    sign_in: dict[str, object] = {}
-    if auth.method == KEY_PAIR:
-        field_name = "private_key_path" if auth.variable == PRIVATE_KEY_PATH else "private_key"
-        sign_in[field_name] = dg.EnvVar(auth.variable)
-        if auth.encrypted:
-            sign_in["private_key_password"] = dg.EnvVar(PASSPHRASE)
-    elif auth.method == PASSWORD_METHOD:
-        sign_in["password"] = dg.EnvVar(PASSWORD)
-    if auth.authenticator:
-        sign_in["authenticator"] = auth.authenticator
-    return SnowflakeResource(
+class SnowflakeSignInError(SnowflakeAuthError, dg.Failure):
+    """The sign-in variables cannot work, raised when a step first connects: one line naming the variables
+    (never a value). A `dg.Failure`, so that line is the step's failure description (the run page, the
+    alert), and not retried (a credential does not fix itself between attempts); a `SettingsError`, so a
+    command prints it as one line too."""
+
+    def __init__(self, message: str):
+        dg.Failure.__init__(self, description=message, allow_retries=False)
+
+
+def sign_in_status(environ: Mapping[str, str]) -> tuple[str, str | None]:
+    """(what the sign-in is, what is wrong with it or None), checked without connecting and without raising:
+    the code location must load whatever the variables hold (DESIGN), so this only informs (a warning at
+    load, the resource's description in the UI); the step that needs Snowflake raises the same line."""
+    try:
+        auth, fingerprint = checked_auth(environ)
+    except SnowflakeAuthError as err:
+        return "not usable", str(err)
+    except Exception as err:  # noqa: BLE001 - informs only; the connection attempt reports it in the step
+        return "not usable", f"Snowflake sign-in cannot be checked ({type(err).__name__})"
+    return auth.describe() + (f", key {fingerprint}" if fingerprint else ""), None
+
+
+class SnowflakeWarehouseResource(dg.ConfigurableResource):
+    """The warehouse (SNOWFLAKE_* variables), through dagster-snowflake's own `SnowflakeResource` and the
+    connector. The sign-in (exactly one of SNOWFLAKE_PRIVATE_KEY_PATH, SNOWFLAKE_PRIVATE_KEY, SNOWFLAKE_PASSWORD,
+    or SNOWFLAKE_AUTHENTICATOR) is chosen, and a private key loaded and checked, when a step first connects,
+    not when the definitions load: the code location loads with no variable set (CI, `dg check defs`, the
+    UI's graph while a secret is rotated, the schedule and sensors ticking).
+
+    The credential is read from the run's environment at that moment and handed to a `SnowflakeResource`
+    built in the step: it is never a config value, so the UI never shows it. The non-secret fields are
+    `EnvVar`s resolved when the run starts, as before."""
+
+    account: str
+    user: str
+    database: str
+    schema_name: str = Field(description="SNOWFLAKE_SCHEMA")
+    warehouse: str
+    role: str
+    additional_snowflake_connection_args: dict[str, Any] = Field(
+        description="connector arguments: qmark binding, timeouts, a local server's host/port/protocol"
+    )
+    _connected_as: SnowflakeResource | None = PrivateAttr(default=None)
+
+    def signed_in(self, environ: Mapping[str, str] | None = None) -> SnowflakeResource:
+        """dagster-snowflake's resource with the credential the environment gives now, built once per
+        resource (one run, or one step's process); a SnowflakeSignInError names what is wrong."""
+        if self._connected_as is None:
+            environ = os.environ if environ is None else environ
+            try:
+                auth, _ = checked_auth(environ)
+            except SnowflakeAuthError as err:
+                raise SnowflakeSignInError(str(err)) from None
+            sign_in: dict[str, object] = {}
+            if auth.method == KEY_PAIR:
+                field_name = "private_key_path" if auth.variable == PRIVATE_KEY_PATH else "private_key"
+                sign_in[field_name] = environ[auth.variable]
+                if auth.encrypted:
+                    sign_in["private_key_password"] = environ[PASSPHRASE]
+            elif auth.method == PASSWORD_METHOD:
+                sign_in["password"] = environ[PASSWORD]
+            if auth.authenticator:
+                sign_in["authenticator"] = auth.authenticator
+            self._connected_as = SnowflakeResource(
+                account=self.account,
+                user=self.user,
+                database=self.database,
+                schema=self.schema_name,
+                warehouse=self.warehouse,
+                role=self.role,
+                **sign_in,
+                additional_snowflake_connection_args=self.additional_snowflake_connection_args,
+            )
+        return self._connected_as
+
+    @contextmanager
+    def get_connection(self) -> Iterator[Any]:
+        """A connector connection, as `SnowflakeResource.get_connection()` gives it (what `Warehouse` uses)."""
+        with self.signed_in().get_connection() as conn:
+            yield conn
+
+
+_WARNED: set[str] = set()
+
+
+def snowflake_resource(environ: Mapping[str, str], settings: Settings) -> SnowflakeWarehouseResource:
+    """The warehouse resource. Its sign-in is checked here only to say what it is, or what is wrong, in the
+    resource's description (the UI's resource page) and in a warning when the definitions load: a location
+    with a bad key must say so before a run fails. Nothing here raises; the step raises."""
+    signed_in, problem = sign_in_status(environ)
+    if problem and problem not in _WARNED:
+        _WARNED.add(problem)  # once per process: a CLI may build the definitions more than once
+        log.warning("%s: every step that needs Snowflake will fail until it is fixed (`etl-platform health`)", problem)
+    if problem:
+        state = f"SIGN-IN PROBLEM: {problem}. Every step that needs Snowflake fails until it is fixed."
+    else:
+        state = f"Sign-in when the definitions loaded: {signed_in}."
+    resource_class = type(
+        SnowflakeWarehouseResource.__name__,
+        (SnowflakeWarehouseResource,),
+        # Dagster shows a resource's docstring as its description: this instance's says how it signs in.
+        {"__doc__": f"{state}\n\n{inspect.cleandoc(SnowflakeWarehouseResource.__doc__ or '')}", "__module__": __name__},
+    )
+    return resource_class(
         account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
         user=dg.EnvVar("SNOWFLAKE_USER"),
         database=dg.EnvVar("SNOWFLAKE_DATABASE"),
-        schema=dg.EnvVar("SNOWFLAKE_SCHEMA"),
+        schema_name=dg.EnvVar("SNOWFLAKE_SCHEMA"),
         warehouse=dg.EnvVar("SNOWFLAKE_WAREHOUSE"),
         role=dg.EnvVar("SNOWFLAKE_ROLE"),
-        **sign_in,
         # SnowflakeResource has no host/port/protocol fields; the connector takes them as extra args.
         additional_snowflake_connection_args=connection_args_from_env(
             environ, settings.snowflake_statement_timeout_seconds, settings.snowflake_lock_timeout_seconds

@@ -98,11 +98,15 @@ def test_a_dotenv_that_overrides_an_exported_variable_is_named_loudly(dagster_ho
     assert "PROD_DB_EXPORTED" not in output and "SANDBOX_DB_FROM_FILE" not in output
 
 
-def test_a_missing_or_double_snowflake_credential_stops_the_code_location(dagster_home, tmp_path):
+def test_a_double_snowflake_credential_loads_and_is_named_in_one_warning(dagster_home, tmp_path):
+    """DESIGN: the code location loads whatever the credentials are (the UI's graph, the schedule and sensors
+    keep going while a secret is rotated); the problem is named once at load, and a step fails on it."""
     result = validate(tmp_path, SNOWFLAKE_PRIVATE_KEY_PATH=str(tmp_path / "rsa_key.p8"))  # beside the password
     output = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert "set exactly one of" in output and "SNOWFLAKE_PRIVATE_KEY_PATH and SNOWFLAKE_PASSWORD" in output
+    assert result.returncode == 0, output[-3000:]
+    (warning,) = [line for line in output.splitlines() if "set exactly one of" in line]
+    assert "SNOWFLAKE_PRIVATE_KEY_PATH and SNOWFLAKE_PASSWORD" in warning and "every step that needs" in warning
+    assert os.environ["SNOWFLAKE_PASSWORD"] not in output
 
 
 def test_dg_loads_the_project_and_names_a_dotenv_override_too(dagster_home, tmp_path):

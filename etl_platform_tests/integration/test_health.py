@@ -35,7 +35,9 @@ def up_daemon(daemon, instance):
 
 def test_health_all_up_against_the_sandbox(sandbox, registry_loaded, up_daemon, tmp_path):
     got = statuses(dict(os.environ))
+    assert list(got)[0] == "snowflake sign-in", "the sign-in first: a run finds a bad one only when it connects"
     assert {name: status for name, (status, _) in got.items()} == {
+        "snowflake sign-in": UP,
         "dagster instance": UP,
         "dagster daemon": UP,
         "vendor pools": UP,

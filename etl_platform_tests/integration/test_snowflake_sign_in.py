@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+import dagster as dg
 import pytest
 import snowflake.connector
 from cryptography.hazmat.primitives import serialization
@@ -82,15 +83,42 @@ def test_an_unregistered_key_is_refused_by_the_warehouse(sandbox, registered_key
         select_one(environ)
 
 
-def test_a_wrong_passphrase_stops_the_resource_before_any_connection(sandbox, registered_key, key_env):
+def test_a_wrong_passphrase_loads_says_so_and_stops_the_first_connection(sandbox, registered_key, key_env, caplog):
+    """The code location loads with a key it cannot use (DESIGN: it loads with anything set), says so where a
+    data engineer looks (a warning at load, the resource's description in the UI, health's first line), and
+    the first connection fails with the one line naming the variables, before anything reaches the warehouse."""
+    from etl_platform.cli.health import DOWN, run_health
+
     environ = key_env(
         SNOWFLAKE_PRIVATE_KEY=private_pem(registered_key, PASSPHRASE).decode(),
         SNOWFLAKE_PRIVATE_KEY_PASSPHRASE="not the passphrase",
     )
     logins = dict(sandbox.snowflake_login.logins)
-    with pytest.raises(SnowflakeAuthError, match="wrong SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"):
-        snowflake_resource(environ, Settings.from_env(environ))
+    with caplog.at_level("WARNING", logger="etl_platform"):
+        resource = snowflake_resource(environ, Settings.from_env(environ))
+    words = "wrong SNOWFLAKE_PRIVATE_KEY_PASSPHRASE"
+    assert any(words in r.getMessage() for r in caplog.records), caplog.text
+    description = resource.get_resource_definition().description
+    assert description.startswith("SIGN-IN PROBLEM") and words in description
+    with pytest.raises(SnowflakeAuthError, match=words) as failure:
+        select_one(environ)
+    assert isinstance(failure.value, dg.Failure) and failure.value.allow_retries is False
     assert sandbox.snowflake_login.logins == logins, "nothing reached the warehouse"
+    first = run_health(environ)[0]
+    assert (first.name, first.status) == ("snowflake sign-in", DOWN) and words in first.detail, first
+    texts = [caplog.text, description, str(failure.value), first.detail]
+    assert not any("not the passphrase" in text or "PRIVATE KEY" in text for text in texts), "no secret shown"
+
+
+def test_a_good_key_is_named_in_the_description_with_its_fingerprint(registered_key, key_env, tmp_path):
+    from etl_platform.adapters.snowflake_keys import public_key_fingerprint
+
+    path = tmp_path / "rsa_key.p8"
+    path.write_bytes(private_pem(registered_key))
+    environ = key_env(SNOWFLAKE_PRIVATE_KEY_PATH=str(path))
+    description = snowflake_resource(environ, Settings.from_env(environ)).get_resource_definition().description
+    assert "key-pair, from SNOWFLAKE_PRIVATE_KEY_PATH" in description
+    assert public_key_fingerprint(registered_key) in description and "SIGN-IN PROBLEM" not in description
 
 
 def test_passwords_are_checked_too(sandbox):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from etl_platform_tests.conftest import PROJECT_ROOT
+from etl_platform_tests.conftest import INSTANCE_YAML, PROJECT_ROOT
 
 PATTERNS = [
     r'EnvVar\("([A-Z0-9_]+)"\)',
@@ -60,4 +60,25 @@ def test_design_variables_are_all_used():
         "DNC_SOURCE_DIR",
     }
     assert design <= variables_read_by_the_code()
-    assert "DAGSTER_POSTGRES_URL" in (PROJECT_ROOT / "dagster.yaml").read_text()
+    assert "DAGSTER_POSTGRES_URL" in INSTANCE_YAML.read_text()
+
+
+def env_sources(node) -> set[str]:
+    """Every `env:` a Dagster YAML reads (Dagster's StringSource/IntSource: `{env: NAME}`, no default)."""
+    if isinstance(node, dict):
+        found = {node["env"]} if set(node) == {"env"} else set()
+        return found.union(*(env_sources(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(env_sources(value) for value in node))
+    return set()
+
+
+def test_dagster_yaml_starts_with_dagster_home_and_the_postgres_url_alone():
+    """DESIGN: with DAGSTER_HOME and DAGSTER_POSTGRES_URL alone the instance must start; an `env:` has no
+    default, so the file may name no other variable (the compute logs use Dagster's default, under
+    DAGSTER_HOME). The instance really starting so: integration/test_environment_contract.py."""
+    import yaml
+
+    instance = yaml.safe_load(INSTANCE_YAML.read_text())
+    assert env_sources(instance) == {"DAGSTER_POSTGRES_URL"}
+    assert "compute_logs" not in instance, "Dagster's default keeps them under $DAGSTER_HOME/storage"

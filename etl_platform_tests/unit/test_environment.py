@@ -43,17 +43,16 @@ def test_exported_variables_win_over_dotenv_and_the_difference_is_named(project,
     (project / ".env").write_text("SNOWFLAKE_DATABASE=SANDBOX_DB\nETL_SCHEDULE_TIME=07:00\n")
     monkeypatch.setenv("SNOWFLAKE_DATABASE", "PROD_DB")
     monkeypatch.delenv("ETL_SCHEDULE_TIME", raising=False)
-    for name in ("DAGSTER_HOME", "DAGSTER_COMPUTE_LOG_DIR"):
-        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
     environment.load_env(project)
     assert os.environ["SNOWFLAKE_DATABASE"] == "PROD_DB" and os.environ["ETL_SCHEDULE_TIME"] == "07:00"
     warning = capsys.readouterr().err
     assert "SNOWFLAKE_DATABASE" in warning and "PROD_DB" not in warning and "SANDBOX_DB" not in warning
-    assert os.environ["DAGSTER_COMPUTE_LOG_DIR"].startswith(str(project))
+    assert os.environ["DAGSTER_HOME"] == str(project)
 
 
 def test_no_command_writes_a_dotenv(project, monkeypatch):
-    for name in ("SNOWFLAKE_ACCOUNT", "DAGSTER_HOME", "DAGSTER_COMPUTE_LOG_DIR"):
+    for name in ("SNOWFLAKE_ACCOUNT", "DAGSTER_HOME"):
         monkeypatch.delenv(name, raising=False)
     environment.load_env(project)
     assert not (project / ".env").exists()
@@ -81,7 +80,6 @@ def test_an_exported_warehouse_is_never_completed_from_a_dotenv(project, monkeyp
         "SNOWFLAKE_PASSWORD",
         "ETL_SCHEDULE_TIME",
         "DAGSTER_HOME",
-        "DAGSTER_COMPUTE_LOG_DIR",
     ):
         monkeypatch.delenv(name, raising=False)
     environment.load_env(project)
@@ -89,3 +87,23 @@ def test_an_exported_warehouse_is_never_completed_from_a_dotenv(project, monkeyp
     assert os.environ["ETL_SCHEDULE_TIME"] == "07:00", "other settings still come from the file"
     warning = capsys.readouterr().err
     assert "SNOWFLAKE_HOST, SNOWFLAKE_PASSWORD" in warning and "sandbox-password" not in warning
+
+
+def test_dagster_home_is_the_checkouts_instance_folder_unless_exported(project, monkeypatch):
+    """Not the project folder: `dagster`/`dg` started there without DAGSTER_HOME would read a dagster.yaml at
+    the top for their temporary instance (and need DAGSTER_POSTGRES_URL to check the definitions)."""
+    (project / "dagster_home").mkdir()
+    (project / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    environment.load_env(project)
+    assert os.environ["DAGSTER_HOME"] == str(project / "dagster_home")
+    monkeypatch.setenv("DAGSTER_HOME", "/srv/dagster")
+    environment.load_env(project)
+    assert os.environ["DAGSTER_HOME"] == "/srv/dagster", "an exported one wins"
+
+
+def test_the_checkout_keeps_no_dagster_yaml_at_its_top():
+    from etl_platform_tests.conftest import INSTANCE_YAML, PROJECT_ROOT
+
+    assert INSTANCE_YAML.is_file() and not (PROJECT_ROOT / "dagster.yaml").exists()
+    assert environment.default_dagster_home(PROJECT_ROOT) == INSTANCE_YAML.parent

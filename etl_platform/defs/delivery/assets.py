@@ -24,7 +24,7 @@ from etl_platform.defs.asset_info import asset_info, row_counts, table_definitio
 from etl_platform.defs.checks import results_check_specs, stage_check_specs, stage_checks
 from etl_platform.defs.monitoring.alerts import freshness_policy
 from etl_platform.defs.partitions import daily_partitions, day_of
-from etl_platform.defs.snowflake_resource import SnowflakeResource
+from etl_platform.defs.resources import SnowflakeWarehouseResource
 from etl_platform.defs.step_outputs import forget_partition
 from etl_platform.defs.target import announce_target
 
@@ -79,7 +79,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         lead_contacts: pd.DataFrame,
         litigator_scrub: pd.DataFrame,
         dnc_scrub: pd.DataFrame,
-        snowflake: SnowflakeResource,
+        snowflake: SnowflakeWarehouseResource,
     ):
         record = StageRecord(LEAD_RESULTS.asset)
         day = day_of(context)

@@ -31,8 +31,7 @@ from etl_platform.defs.checks import stage_check_specs, stage_checks
 from etl_platform.defs.execution import vendor_step_retry_policy
 from etl_platform.defs.failures import stage_failure
 from etl_platform.defs.partitions import daily_partitions, day_of
-from etl_platform.defs.resources import IdiCoreResource
-from etl_platform.defs.snowflake_resource import SnowflakeResource
+from etl_platform.defs.resources import IdiCoreResource, SnowflakeWarehouseResource
 
 
 @dataclass
@@ -191,7 +190,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         context: dg.AssetExecutionContext,
         new_leads: pd.DataFrame,
         idicore: IdiCoreResource,
-        snowflake: SnowflakeResource,
+        snowflake: SnowflakeWarehouseResource,
     ):
         record = StageRecord(LEAD_CONTACTS.asset)
         day = day_of(context)

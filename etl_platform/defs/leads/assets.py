@@ -12,7 +12,7 @@ from etl_platform.core.stages import LEADS_SOURCE, NEW_LEADS, RAW_LEADS, StageRe
 from etl_platform.defs.asset_info import asset_info, row_counts
 from etl_platform.defs.checks import stage_check_specs, stage_checks
 from etl_platform.defs.partitions import daily_partitions, day_of
-from etl_platform.defs.snowflake_resource import SnowflakeResource
+from etl_platform.defs.resources import SnowflakeWarehouseResource
 from etl_platform.defs.target import announce_target
 
 LEADS = dg.AssetSpec(
@@ -31,7 +31,7 @@ def build_source_check(settings: Settings) -> dg.AssetChecksDefinition:
         description="WARN when LEADS holds rows without CREATED_AT: they belong to no day, so no partition "
         "reads them (they are reported here instead of being lost silently).",
     )
-    def every_lead_has_a_day(snowflake: SnowflakeResource) -> dg.AssetCheckResult:
+    def every_lead_has_a_day(snowflake: SnowflakeWarehouseResource) -> dg.AssetCheckResult:
         with Warehouse.from_settings(snowflake, settings).session() as session:
             rows = session.rows("leads_without_created_at")
         count = int(rows[0][0]) if rows else 0
@@ -59,7 +59,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         kinds={"snowflake", "pandas"},
         description="The partition's leads from LEADS (sql/extract_leads.sql, bind parameters).",
     )
-    def raw_leads(context: dg.AssetExecutionContext, snowflake: SnowflakeResource):
+    def raw_leads(context: dg.AssetExecutionContext, snowflake: SnowflakeWarehouseResource):
         record = StageRecord(RAW_LEADS.asset)
         day = day_of(context)
         target = announce_target(context)  # the run's first step: say where it reads and will write
@@ -83,7 +83,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         "the earliest day it appears on), deduplicated and validated; an invalid lead keeps its REJECT_REASON "
         "and is dead-lettered with the partition's results.",
     )
-    def new_leads(context: dg.AssetExecutionContext, raw_leads: pd.DataFrame, snowflake: SnowflakeResource):
+    def new_leads(context: dg.AssetExecutionContext, raw_leads: pd.DataFrame, snowflake: SnowflakeWarehouseResource):
         record = StageRecord(NEW_LEADS.asset)
         day = day_of(context)
         with Warehouse.from_settings(snowflake, settings, day).session() as session:
