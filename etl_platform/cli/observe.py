@@ -11,8 +11,8 @@ import dagster as dg
 
 from etl_platform.adapters.baselines_file import load_baselines
 from etl_platform.core.baselines import Baselines
-from etl_platform.core.settings import Settings
 from etl_platform.core.late_leads import LATE_LEADS
+from etl_platform.core.settings import Settings
 from etl_platform.core.stages import PIPELINE_ORDER, RAW_LEADS, STAGES
 
 
