@@ -20,6 +20,7 @@ from etl_platform.defs.leads import late_leads
 from etl_platform_tests.helpers import cli_in_process, results_for, run_partition, stage_meta
 
 DAY, NEIGHBOUR = dt.date(2026, 5, 18), dt.date(2026, 5, 19)  # days no other test uses
+OLD_DAY = dt.date(2026, 5, 6)  # beyond the sensor's window at NOW, within the look-back
 NOW = dt.datetime(2026, 5, 21, 12, tzinfo=dt.UTC)  # both days inside the sensor's 7-day window
 PER_DAY = 30
 # Everything but when and by which run: a rerun re-scrubs, so those two change.
@@ -39,19 +40,32 @@ def tick(defs, instance) -> dg.SensorExecutionData:
     return sensor.evaluate_tick(context)
 
 
+def late_row(sandbox, day: dt.date, source: dt.date) -> dict:
+    """A lead the loader inserts late into `day`: a valid person of the sandbox's world from a day no test
+    seeds (`source`: so idiCORE knows the person and no other day has the LEAD_ID)."""
+    row = dict(sandbox.world.leads_for_day(source, 1, with_resends=False)[0])
+    return row | {"CREATED_AT": dt.datetime.combine(day, dt.time(15, 30))}
+
+
 @pytest.fixture
-def late_lead(sandbox):
-    """A lead the loader inserts late into DAY: a valid person of the sandbox's world from a day no test
-    seeds (so idiCORE knows the person and no other day has the LEAD_ID). Removed again afterwards."""
-    row = dict(sandbox.world.leads_for_day(dt.date(2026, 8, 3), 1, with_resends=False)[0])
-    row["CREATED_AT"] = dt.datetime.combine(DAY, dt.time(15, 30))
-    yield row
+def insert_late(sandbox):
+    """Insert late rows into LEADS; removed again afterwards."""
+    inserted = []
+
+    def insert(row: dict) -> dict:
+        with sandbox.connect() as conn:
+            WarehouseSession(conn, batch_rows=10).insert_json("sandbox/insert_leads", [row])
+        inserted.append(row["LEAD_ID"])
+        return row
+
+    yield insert
     with sandbox.connect() as conn:
-        conn.cursor().execute("DELETE FROM LEADS WHERE LEAD_ID = ?", [row["LEAD_ID"]])
+        for lead in inserted:
+            conn.cursor().execute("DELETE FROM LEADS WHERE LEAD_ID = ?", [lead])
 
 
 def test_a_late_lead_is_noticed_requested_once_and_delivered_by_the_rerun(
-    sandbox, defs, instance, registry_loaded, warehouse, late_lead, monkeypatch, tmp_path
+    sandbox, defs, instance, registry_loaded, warehouse, insert_late, monkeypatch, tmp_path
 ):
     monkeypatch.setattr(late_leads, "utcnow", lambda: NOW)
     sandbox.seed_leads([DAY, NEIGHBOUR], per_day=PER_DAY)
@@ -64,8 +78,7 @@ def test_a_late_lead_is_noticed_requested_once_and_delivered_by_the_rerun(
     quiet = tick(defs, instance)
     assert not quiet.run_requests and "unchanged" in quiet.skip_message
 
-    with sandbox.connect() as conn:
-        WarehouseSession(conn, batch_rows=10).insert_json("sandbox/insert_leads", [late_lead])
+    late_lead = insert_late(late_row(sandbox, DAY, dt.date(2026, 8, 3)))
     requested = tick(defs, instance)
     assert [r.partition_key for r in requested.run_requests] == [DAY.isoformat()], "D only, not its neighbour"
     request = requested.run_requests[0]
@@ -159,3 +172,24 @@ def test_an_unreadable_warehouse_is_one_line_in_the_tick_not_a_traceback(
     assert data.skip_message.startswith("cannot read LEADS, nothing compared this tick: ")
     assert "\n" not in data.skip_message and "Traceback" not in data.skip_message
     assert secret not in data.skip_message
+
+
+def test_health_names_a_changed_day_beyond_the_sensors_window(
+    sandbox, defs, instance, registry_loaded, insert_late, monkeypatch
+):
+    from etl_platform.cli.health import UP, WARN, probe_late_leads
+
+    monkeypatch.setattr(late_leads, "utcnow", lambda: NOW)
+    sandbox.seed_leads([OLD_DAY], per_day=PER_DAY)
+    assert run_partition(defs, instance, OLD_DAY).success
+    status, detail = probe_late_leads(dict(os.environ), today=NOW.date())
+    assert status == UP and "unchanged in LEADS" in detail, detail
+
+    insert_late(late_row(sandbox, OLD_DAY, dt.date(2026, 8, 4)))
+    status, detail = probe_late_leads(dict(os.environ), today=NOW.date())
+    assert status == WARN, detail
+    assert f"{OLD_DAY.isoformat()} (+1 lead ids, +1 rows)" in detail
+    assert "not requested automatically" in detail
+    assert OLD_DAY.isoformat() not in [r.partition_key for r in tick(defs, instance).run_requests], (
+        "beyond the window: the sensor leaves it to the data engineer"
+    )
