@@ -34,10 +34,7 @@ def rows_of(cur, day) -> dict[tuple, tuple]:
 
 def tick(defs, instance) -> dg.SensorExecutionData:
     sensor = defs.resolve_sensor_def(late_leads.SENSOR_NAME)
-    context = dg.build_sensor_context(
-        instance=instance, definitions=defs, resources={"snowflake": defs.resources["snowflake"]}
-    )
-    return sensor.evaluate_tick(context)
+    return sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs))
 
 
 def late_row(sandbox, day: dt.date, source: dt.date) -> dict:
@@ -145,33 +142,27 @@ def test_a_late_lead_is_noticed_requested_once_and_delivered_by_the_rerun(
 def test_an_unreadable_warehouse_is_one_line_in_the_tick_not_a_traceback(
     sandbox, defs, instance, registry_loaded, monkeypatch
 ):
-    from etl_platform.adapters.warehouse import connection_args_from_env
-    from etl_platform.defs.snowflake_resource import SnowflakeResource
+    """The sensor reads the environment at each tick, as a run would: a warehouse nobody answers on, and a
+    variable missing from the daemon's environment, are each one SkipReason line without a secret."""
     from etl_platform.sandbox.runner import free_port
 
     monkeypatch.setattr(late_leads, "utcnow", lambda: NOW)
     sandbox.seed_leads([DAY], per_day=PER_DAY)
     if not late_leads.seen_views(instance, [DAY]):
         assert run_partition(defs, instance, DAY).success
-    secret = "not-the-real-password-42"
-    unreachable = SnowflakeResource(
-        account="sandbox",
-        user="sandbox",
-        password=secret,
-        database="ETL",
-        schema="LEADS_PIPELINE",
-        additional_snowflake_connection_args=connection_args_from_env(
-            {"SNOWFLAKE_HOST": "127.0.0.1", "SNOWFLAKE_PORT": str(free_port()), "SNOWFLAKE_PROTOCOL": "http"}
-        )
-        | {"login_timeout": 3, "network_timeout": 3},
-    )
-    sensor = defs.resolve_sensor_def(late_leads.SENSOR_NAME)
-    context = dg.build_sensor_context(instance=instance, definitions=defs, resources={"snowflake": unreachable})
-    data = sensor.evaluate_tick(context)
-    assert not data.run_requests
-    assert data.skip_message.startswith("cannot read LEADS, nothing compared this tick: ")
-    assert "\n" not in data.skip_message and "Traceback" not in data.skip_message
-    assert secret not in data.skip_message
+    password = os.environ["SNOWFLAKE_PASSWORD"]
+
+    monkeypatch.setenv("SNOWFLAKE_PORT", str(free_port()))  # nothing listens there
+    down = tick(defs, instance)
+    monkeypatch.setenv("SNOWFLAKE_PORT", sandbox.env["SNOWFLAKE_PORT"])
+    monkeypatch.delenv("SNOWFLAKE_ACCOUNT")
+    unset = tick(defs, instance)
+    for data in (down, unset):
+        assert not data.run_requests
+        assert data.skip_message.startswith("cannot read LEADS, nothing compared this tick: "), data.skip_message
+        assert "\n" not in data.skip_message and "Traceback" not in data.skip_message
+        assert password not in data.skip_message
+    assert "SNOWFLAKE_ACCOUNT not set" in unset.skip_message
 
 
 def test_health_names_a_changed_day_beyond_the_sensors_window(

@@ -12,6 +12,7 @@ CCC for the day's phones), so a deployment turns it on deliberately (UI or `dags
 """
 
 import datetime as dt
+import os
 from collections.abc import Iterable
 
 import dagster as dg
@@ -20,7 +21,7 @@ from etl_platform.adapters.warehouse import Warehouse
 from etl_platform.core import late_leads as ll
 from etl_platform.core.settings import Settings
 from etl_platform.core.stages import DAILY_JOB, RAW_LEADS
-from etl_platform.defs.snowflake_resource import SnowflakeResource
+from etl_platform.defs.resources import snowflake_resource
 
 SENSOR_NAME = "late_leads_sensor"
 _PAGE = 500
@@ -59,6 +60,26 @@ def current_views(snowflake, settings: Settings, days: list[dt.date]) -> dict[dt
         return ll.views_by_day(session.rows("lead_day_digests", ll.bounds(days)))
 
 
+class WarehouseUnreadable(RuntimeError):
+    """LEADS cannot be read this tick: one line, naming variables, never their values."""
+
+
+def warehouse_now(settings: Settings):
+    """The run's Snowflake resource, built and resolved here from the environment as it is now (like the
+    DNC sensor reads its paths). Not injected as a sensor resource on purpose: Dagster resolves an injected
+    resource's EnvVars before the sensor's body runs, so a variable missing in the daemon's environment
+    would fail every tick with a stack trace instead of this one line."""
+    resource = snowflake_resource(os.environ, settings)
+    missing = sorted(
+        value.env_var_name
+        for value in dict(resource).values()
+        if isinstance(value, dg.EnvVar) and not os.environ.get(value.env_var_name)
+    )
+    if missing:
+        raise WarehouseUnreadable(f"{', '.join(missing)} not set (see .env.example)")
+    return resource.process_config_and_initialize()
+
+
 def build_sensor(settings: Settings) -> dg.SensorDefinition:
     @dg.sensor(
         name=SENSOR_NAME,
@@ -69,7 +90,7 @@ def build_sensor(settings: Settings) -> dg.SensorDefinition:
         "rows in LEADS changed since it was materialized (a loader that ran late): the rerun delivers the late "
         "leads; the others come from the enrichment cache.",
     )
-    def late_leads_sensor(context: dg.SensorEvaluationContext, snowflake: SnowflakeResource):
+    def late_leads_sensor(context: dg.SensorEvaluationContext):
         days = ll.window(utcnow().date(), settings.late_leads_window_days, settings.partitions_start)
         if not days:
             return dg.SkipReason("no partition in the window yet")
@@ -77,10 +98,11 @@ def build_sensor(settings: Settings) -> dg.SensorDefinition:
         if not seen:
             return dg.SkipReason(f"no day of {days[0]}..{days[-1]} has been materialized")
         try:
-            now = current_views(snowflake, settings, days)
+            now = current_views(warehouse_now(settings), settings, days)
         except Exception as exc:  # noqa: BLE001 - one line for the tick, never a traceback wall
-            # WarehouseError's text names the statement and never a bound value; other errors (sign-in,
-            # network) give their type and first line, which the connector keeps free of credentials.
+            # WarehouseError's text names the statement and never a bound value; a missing variable is
+            # named; other errors (sign-in, network) give their type and first line, which the connector
+            # keeps free of credentials.
             first = (str(exc).strip().splitlines() or [""])[0][:300]
             return dg.SkipReason(f"cannot read LEADS, nothing compared this tick: {type(exc).__name__}: {first}")
         result = ll.compare(seen, now)
