@@ -133,3 +133,9 @@ def views_by_day(rows: Iterable[tuple]) -> dict[dt.date, DayView]:
         day = day.date() if isinstance(day, dt.datetime) else day
         out[day] = DayView.from_row(rows_seen, lead_ids, digest)
     return out
+
+
+def twice_run_key(day: dt.date, leads: int, now: DayView) -> str:
+    """The rerun of a day that still holds `leads` an earlier day now delivers too (after that day's late
+    leads were delivered): once per such state."""
+    return f"late-leads-twice-{day.isoformat()}-{leads}-{now.rows}-{now.digest}"

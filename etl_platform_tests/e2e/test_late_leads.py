@@ -184,3 +184,34 @@ def test_health_names_a_changed_day_beyond_the_sensors_window(
     assert OLD_DAY.isoformat() not in [r.partition_key for r in tick(defs, instance).run_requests], (
         "beyond the window: the sensor leaves it to the data engineer"
     )
+
+
+def test_a_late_lead_a_later_day_delivered_ends_up_delivered_once_by_its_earliest_day(
+    sandbox, defs, instance, registry_loaded, warehouse, insert_late, monkeypatch
+):
+    """The late row carries a LEAD_ID the next day delivered (its first day then). The rerun of DAY delivers
+    it, the sensor then asks for the next day, whose rerun drops it: delivered once, by the earliest day."""
+    monkeypatch.setattr(late_leads, "utcnow", lambda: NOW)
+    early, later = dt.date(2026, 5, 15), dt.date(2026, 5, 16)  # inside the window, no other test's days
+    sandbox.seed_leads([early, later], per_day=PER_DAY)
+    for day in (early, later):
+        assert run_partition(defs, instance, day).success
+    delivered_later = {r["LEAD_ID"] for r in results_for(warehouse, later)}
+    lead = sorted(x for x in delivered_later if x.startswith(f"L{later:%Y%m%d}"))[0]  # later's own lead
+    row = next(r for r in sandbox.world.leads_for_day(later, PER_DAY) if r["LEAD_ID"] == lead)
+    insert_late(row | {"CREATED_AT": dt.datetime.combine(early, dt.time(9))})
+
+    ours = (early.isoformat(), later.isoformat())  # the window also holds the other tests' days
+    first = [r for r in tick(defs, instance).run_requests if r.partition_key in ours]
+    assert [r.partition_key for r in first] == [early.isoformat()], "the day whose rows changed"
+    assert run_partition(defs, instance, early).success
+    assert lead in {r["LEAD_ID"] for r in results_for(warehouse, early)}
+
+    second = [r for r in tick(defs, instance).run_requests if r.partition_key in ours]
+    assert [r.partition_key for r in second] == [later.isoformat()], "the later day still holds the lead"
+    assert second[0].tags[CHANGE_TAG] == "1 lead(s) delivered earlier"
+    assert run_partition(defs, instance, later).success
+    assert lead not in {r["LEAD_ID"] for r in results_for(warehouse, later)}, "delivered once"
+    assert {r["LEAD_ID"] for r in results_for(warehouse, later)} == delivered_later - {lead}
+    left = [r for r in tick(defs, instance).run_requests if r.partition_key in ours]
+    assert not left, "both days quiet"

@@ -1,11 +1,17 @@
 """The late-leads sensor (DESIGN.md "Leads arrive late"): asks for a day again when its rows in LEADS changed
 since it was materialized, so the rerun delivers the leads a late loader inserted.
 
-Each tick is one warehouse statement (`sql/lead_day_digests.sql` over the window: rows, distinct LEAD_IDs and
-an order-free digest per day) and one paged read of raw_leads' materializations in the instance; the
-comparison is `core/late_leads.py`. A changed day gets a RunRequest of the daily job whose run key is the
-day's new state: one run per change, however often the sensor ticks, and nothing while the state stays. The
-rerun's raw_leads records the new state, so the day is quiet again afterwards.
+Each tick is one paged read of raw_leads' materializations in the instance and, on one warehouse connection,
+two statements: `sql/lead_day_digests.sql` over the window's materialized days (rows, distinct LEAD_IDs and
+an order-free digest per day), compared in `core/late_leads.py`, and `sql/leads_delivered_twice.sql`. A
+changed day gets a RunRequest of the daily job whose run key is the day's new state: one run per change,
+however often the sensor ticks, and nothing while the state stays. The rerun's raw_leads records the new
+state, so the day is quiet again afterwards.
+
+The second statement keeps "no lead is delivered twice" (DESIGN.md): a late lead may carry a LEAD_ID that a
+later day already delivered (it was that lead's first day then). Once the earlier day's rerun delivered it
+too, the later day holds a lead an earlier day delivered: the sensor requests the later day, whose rerun
+drops it as a returning lead.
 
 Off by default, like the DNC reload: it launches runs that call billed vendors (idiCORE for the late leads,
 CCC for the day's phones), so a deployment turns it on deliberately (UI or `dagster sensor start`).
@@ -54,10 +60,16 @@ def seen_views(instance: dg.DagsterInstance, days: Iterable[dt.date]) -> dict[dt
         cursor = page.cursor
 
 
-def current_views(snowflake, settings: Settings, days: list[dt.date]) -> dict[dt.date, ll.DayView]:
-    """What LEADS holds now for `days`: one statement."""
+def read_leads(snowflake, settings: Settings, days: list[dt.date]):
+    """One connection, two statements: what LEADS holds now for `days`, and the days of that span whose
+    LEAD_RESULTS hold leads an earlier day within the look-back delivered too (see
+    sql/leads_delivered_twice.sql)."""
+    span = ll.bounds(days)
     with Warehouse.from_settings(snowflake, settings).session() as session:
-        return ll.views_by_day(session.rows("lead_day_digests", ll.bounds(days)))
+        now = ll.views_by_day(session.rows("lead_day_digests", span))
+        rows = session.rows("leads_delivered_twice", [*(b.date() for b in span), settings.lead_lookback_days])
+    twice = {(d.date() if isinstance(d, dt.datetime) else d): int(n) for d, n in rows}
+    return now, twice
 
 
 class WarehouseUnreadable(RuntimeError):
@@ -98,7 +110,8 @@ def build_sensor(settings: Settings) -> dg.SensorDefinition:
         if not seen:
             return dg.SkipReason(f"no day of {days[0]}..{days[-1]} has been materialized")
         try:
-            now = current_views(warehouse_now(settings), settings, days)
+            # Only the span of the materialized days: the others are not compared.
+            now, twice = read_leads(warehouse_now(settings), settings, list(seen))
         except Exception as exc:  # noqa: BLE001 - one line for the tick, never a traceback wall
             # WarehouseError's text names the statement and never a bound value; a missing variable is
             # named; other errors (sign-in, network) give their type and first line, which the connector
@@ -115,6 +128,19 @@ def build_sensor(settings: Settings) -> dg.SensorDefinition:
                     run_key=ll.run_key(day, after),
                     partition_key=day.isoformat(),
                     tags={ll.TRIGGER_TAG: ll.TRIGGER_LATE_LEADS, ll.CHANGE_TAG: change},
+                )
+            )
+        for day, leads in twice.items():
+            if day in result.changed:
+                continue  # its rerun, requested above, drops them too
+            context.log.info(
+                "late leads: %s holds %d lead(s) an earlier day now delivers too: requesting it", day, leads
+            )
+            requests.append(
+                dg.RunRequest(
+                    run_key=ll.twice_run_key(day, leads, now.get(day, ll.DayView.empty())),
+                    partition_key=day.isoformat(),
+                    tags={ll.TRIGGER_TAG: ll.TRIGGER_LATE_LEADS, ll.CHANGE_TAG: f"{leads} lead(s) delivered earlier"},
                 )
             )
         if result.unknown:
