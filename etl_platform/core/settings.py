@@ -83,8 +83,8 @@ class Settings(BaseModel):
     lead_lookback_days: int = Field(90, alias="LEAD_LOOKBACK_DAYS", ge=1)
     # Late leads (DESIGN.md "Leads arrive late"): the sensor compares the last this-many days' rows in LEADS
     # with what each day's materialization saw, and asks for a changed day again. Its own knob, smaller than
-    # the look-back: every tick is one aggregate over these days of LEADS on the warehouse (which it keeps
-    # awake), and a loader is late by hours or days, not months. Capped at LEAD_LOOKBACK_DAYS (a day beyond
+    # the look-back: every tick aggregates these days of LEADS and LEAD_RESULTS on the warehouse (and keeps
+    # it awake), and a loader is late by hours or days, not months. Capped at LEAD_LOOKBACK_DAYS (a day beyond
     # the look-back no longer decides where its leads belong). Older changed days: `etl-platform health`.
     late_leads_lookback_days: int = Field(7, alias="LATE_LEADS_LOOKBACK_DAYS", ge=1)
     late_leads_sensor_interval_seconds: int = Field(3600, alias="LATE_LEADS_SENSOR_INTERVAL_SECONDS", ge=30)
