@@ -17,7 +17,7 @@ from etl_platform.adapters.warehouse import WarehouseSession
 from etl_platform.core.late_leads import CHANGE_TAG, TRIGGER_LATE_LEADS, TRIGGER_TAG
 from etl_platform.core.stages import DAILY_JOB
 from etl_platform.defs.leads import late_leads
-from etl_platform_tests.helpers import cli_in_process, results_for, run_partition, stage_meta
+from etl_platform_tests.helpers import cli_in_process, fetch, results_for, run_partition, stage_meta
 
 DAY, NEIGHBOUR = dt.date(2026, 5, 18), dt.date(2026, 5, 19)  # days no other test uses
 OLD_DAY = dt.date(2026, 5, 6)  # beyond the sensor's window at NOW, within the look-back
@@ -46,19 +46,19 @@ def late_row(sandbox, day: dt.date, source: dt.date) -> dict:
 
 @pytest.fixture
 def insert_late(sandbox):
-    """Insert late rows into LEADS; removed again afterwards."""
+    """Insert late rows into LEADS; those rows are removed again afterwards."""
     inserted = []
 
     def insert(row: dict) -> dict:
         with sandbox.connect() as conn:
             WarehouseSession(conn, batch_rows=10).insert_json("sandbox/insert_leads", [row])
-        inserted.append(row["LEAD_ID"])
+        inserted.append([row["LEAD_ID"], row["CREATED_AT"]])
         return row
 
     yield insert
-    with sandbox.connect() as conn:
-        for lead in inserted:
-            conn.cursor().execute("DELETE FROM LEADS WHERE LEAD_ID = ?", [lead])
+    with sandbox.connect() as conn:  # that row only: a late copy of a lead leaves the original in place
+        for lead_and_time in inserted:
+            conn.cursor().execute("DELETE FROM LEADS WHERE LEAD_ID = ? AND CREATED_AT = ?", lead_and_time)
 
 
 def test_a_late_lead_is_noticed_requested_once_and_delivered_by_the_rerun(
@@ -215,3 +215,5 @@ def test_a_late_lead_a_later_day_delivered_ends_up_delivered_once_by_its_earlies
     assert {r["LEAD_ID"] for r in results_for(warehouse, later)} == delivered_later - {lead}
     left = [r for r in tick(defs, instance).run_requests if r.partition_key in ours]
     assert not left, "both days quiet"
+    count = "SELECT COUNT(*) AS N FROM LEADS WHERE LEAD_ID = ?"
+    assert fetch(warehouse, count, [lead])[0]["N"] == 2, "the original row and its late copy"
