@@ -125,17 +125,16 @@ def probe_sign_in(environ) -> tuple[str, str]:
     return UP, auth.describe() + (f", key {fingerprint}" if fingerprint else "")
 
 
-def probe_snowflake(environ) -> tuple[str, str]:
+def _snowflake_connection(environ):
+    """A connection with the probe's short timeouts (the caller closes it)."""
     import snowflake.connector
 
-    from etl_platform.adapters.snowflake_keys import checked_auth, connector_auth_args
+    from etl_platform.adapters.snowflake_keys import connector_auth_args
     from etl_platform.adapters.warehouse import connection_args_from_env
 
-    account = environ["SNOWFLAKE_ACCOUNT"]
-    auth, fingerprint = checked_auth(environ)  # a key that cannot load is named here, before any connection
     args = connection_args_from_env(environ) | {"login_timeout": PROBE_TIMEOUT, "network_timeout": PROBE_TIMEOUT}
-    conn = snowflake.connector.connect(
-        account=account,
+    return snowflake.connector.connect(
+        account=environ["SNOWFLAKE_ACCOUNT"],
         user=environ["SNOWFLAKE_USER"],
         **connector_auth_args(environ),
         database=environ["SNOWFLAKE_DATABASE"],
@@ -144,6 +143,13 @@ def probe_snowflake(environ) -> tuple[str, str]:
         role=environ.get("SNOWFLAKE_ROLE"),
         **args,
     )
+
+
+def probe_snowflake(environ) -> tuple[str, str]:
+    from etl_platform.adapters.snowflake_keys import checked_auth
+
+    auth, fingerprint = checked_auth(environ)  # a key that cannot load is named here, before any connection
+    conn = _snowflake_connection(environ)
     try:
         cur = conn.cursor()
         cur.execute("SELECT COUNT(*) FROM (SELECT 1 FROM LEADS LIMIT 1)")
@@ -152,6 +158,51 @@ def probe_snowflake(environ) -> tuple[str, str]:
         conn.close()
     signed_in = auth.describe() + (f", key {fingerprint}" if fingerprint else "")
     return UP, f"connected ({signed_in}); LEADS readable"
+
+
+def probe_late_leads(environ, today: dt.date | None = None) -> tuple[str, str]:
+    """Days whose rows in LEADS changed since they were materialized (a loader ran late) but that lie beyond
+    the late-leads sensor's window (LATE_LEADS_LOOKBACK_DAYS), back to LEAD_LOOKBACK_DAYS: the sensor will
+    not ask for them, a data engineer decides. One warehouse statement (sql/lead_day_digests.sql, as the
+    sensor) and one read of raw_leads' materializations."""
+    import dagster as dg
+
+    from etl_platform.adapters.sql_files import sql
+    from etl_platform.cli.environment import instance_db_problem
+    from etl_platform.core import late_leads as ll
+    from etl_platform.defs.leads.late_leads import seen_views
+
+    settings = Settings.from_env(environ)
+    today = today or dt.datetime.now(dt.UTC).date()
+    watched = set(ll.window(today, settings.late_leads_window_days, settings.partitions_start))
+    older = [d for d in ll.window(today, settings.lead_lookback_days, settings.partitions_start) if d not in watched]
+    if not older:
+        return UP, "the late-leads sensor's window covers the whole look-back (LEAD_LOOKBACK_DAYS)"
+    if problem := instance_db_problem(environ["DAGSTER_POSTGRES_URL"], timeout=int(PROBE_TIMEOUT)):
+        return DOWN, problem
+    with dg.DagsterInstance.get() as instance:
+        seen = seen_views(instance, older)
+    span = f"{older[0]}..{older[-1]}"
+    if not seen:
+        return UP, f"no day of {span} (beyond the sensor's window) has been materialized"
+    conn = _snowflake_connection(environ)
+    try:
+        cur = conn.cursor()
+        cur.execute(sql("lead_day_digests"), ll.bounds(seen))
+        now = ll.views_by_day(cur.fetchall())
+    finally:
+        conn.close()
+    result = ll.compare(seen, now)
+    if result.changed:
+        days = ", ".join(f"{d} ({ll.describe_change(*views)})" for d, views in result.changed.items())
+        return WARN, (
+            f"changed in LEADS since materialized, beyond the late-leads sensor's "
+            f"{settings.late_leads_window_days} days (not requested automatically): {days}; re-run a day "
+            "(`etl-platform run --partition D`) to deliver its late leads"
+        )
+    return UP, f"{len(result.unchanged)} materialized day(s) of {span} unchanged in LEADS" + (
+        f", {len(result.unknown)} without a recorded view" if result.unknown else ""
+    )
 
 
 def probe_idicore(environ) -> tuple[str, str]:
@@ -262,6 +313,7 @@ PROBES: list[tuple[str, Callable]] = [
     ("idicore", probe_idicore),
     ("ccc", probe_ccc),
     ("dnc registry", probe_dnc),
+    ("late leads", probe_late_leads),
 ]
 
 

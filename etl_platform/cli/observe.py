@@ -11,8 +11,9 @@ import dagster as dg
 
 from etl_platform.adapters.baselines_file import load_baselines
 from etl_platform.core.baselines import Baselines
+from etl_platform.core.late_leads import LATE_LEADS
 from etl_platform.core.settings import Settings
-from etl_platform.core.stages import PIPELINE_ORDER, STAGES
+from etl_platform.core.stages import PIPELINE_ORDER, RAW_LEADS, STAGES
 
 
 @dataclass
@@ -221,6 +222,12 @@ def issues_of(trace: RunTrace) -> list[str]:
                     f"{stage.name}: circuit breaker opened {m[f'{vendor}_breaker_openings']}x, "
                     f"{m.get(f'{vendor}_breaker_rejections', 0)} calls refused while open"
                 )
+        if stage.asset == RAW_LEADS.asset and stage.metadata.get(LATE_LEADS):
+            late = stage.metadata[LATE_LEADS]
+            found.append(
+                f"{stage.name}: {late} late lead{'s' if late != 1 else ''}: in LEADS since the day's previous "
+                "materialization (a loader ran late); this run delivers them"
+            )
         if stage.retry_errors:
             found.append(
                 f"{stage.name}: step retried {len(stage.retry_errors)}x by its RetryPolicy "

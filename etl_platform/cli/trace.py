@@ -25,7 +25,10 @@ RULE = "=" * 44
 def _line(stage) -> str:
     m = stage.metadata
     texts = {
-        RAW_LEADS.asset: lambda: f"Retrieved {m.get('rows_out', '?')} records",
+        RAW_LEADS.asset: lambda: (
+            f"Retrieved {m.get('rows_out', '?')} records"
+            + (f" ({m['late_leads']} arrived late)" if m.get("late_leads") else "")
+        ),
         NEW_LEADS.asset: lambda: f"Filtered to {m.get('rows_out', '?')} new records",
         LEAD_CONTACTS.asset: lambda: (
             f"Processed {m.get('leads_in', '?')} records ({m.get('searches', '?')} searches, "

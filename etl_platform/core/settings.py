@@ -81,6 +81,13 @@ class Settings(BaseModel):
     # A lead belongs to the earliest day it appears on in LEADS, looking back this many days: one seen again
     # later is a returning lead (skipped, counted); one seen again after the window is a new lead again.
     lead_lookback_days: int = Field(90, alias="LEAD_LOOKBACK_DAYS", ge=1)
+    # Late leads (DESIGN.md "Leads arrive late"): the sensor compares the last this-many days' rows in LEADS
+    # with what each day's materialization saw, and asks for a changed day again. Its own knob, smaller than
+    # the look-back: every tick aggregates these days of LEADS and LEAD_RESULTS on the warehouse (and keeps
+    # it awake), and a loader is late by hours or days, not months. Capped at LEAD_LOOKBACK_DAYS (a day beyond
+    # the look-back no longer decides where its leads belong). Older changed days: `etl-platform health`.
+    late_leads_lookback_days: int = Field(7, alias="LATE_LEADS_LOOKBACK_DAYS", ge=1)
+    late_leads_sensor_interval_seconds: int = Field(3600, alias="LATE_LEADS_SENSOR_INTERVAL_SECONDS", ge=30)
     # --- partitions, schedule, alerts ------------------------------------------------------------------
     partitions_start: dt.date = Field(dt.date(2026, 1, 1), alias="ETL_PARTITIONS_START")
     schedule_time: str = Field("06:00", alias="ETL_SCHEDULE_TIME", description="HH:MM")
@@ -128,6 +135,11 @@ class Settings(BaseModel):
             breaker_fail_max=self.vendor_breaker_fail_max,
             breaker_reset_seconds=self.vendor_breaker_reset_seconds,
         )
+
+    @property
+    def late_leads_window_days(self) -> int:
+        """The late-leads sensor's window: LATE_LEADS_LOOKBACK_DAYS, never beyond LEAD_LOOKBACK_DAYS."""
+        return min(self.late_leads_lookback_days, self.lead_lookback_days)
 
     def as_text(self) -> dict[str, str]:
         """Every setting by environment variable, as text (metadata, `analyze`); secrets masked."""

@@ -40,6 +40,35 @@ def test_asset_graph_partitions_and_dependencies(defs):
     assert job.executor_def.name == "in_process"
 
 
+# Every sensor, with its job and whether it runs without being turned on. Those that launch runs calling
+# billed vendors start stopped; the alerts only post, so they run from the start.
+SENSORS = {
+    "dnc_registry_files_sensor": ("dnc_registry_job", dg.DefaultSensorStatus.STOPPED),
+    "late_leads_sensor": ("daily_leads_job", dg.DefaultSensorStatus.STOPPED),
+    "run_failure_alert_sensor": (None, dg.DefaultSensorStatus.RUNNING),
+    "freshness_alert_sensor": (None, dg.DefaultSensorStatus.RUNNING),
+}
+
+
+def test_the_sensors_their_jobs_and_default_status(defs):
+    got = {}
+    for sensor in (defs.resolve_sensor_def(s.name) for s in defs.sensors):
+        job = sensor.job_name if sensor.targets else None
+        got[sensor.name] = (job, sensor.default_status)
+    assert got == SENSORS
+
+
+def test_the_late_leads_window_follows_its_settings(settings):
+    from etl_platform.definitions import build_definitions
+
+    env = {"SNOWFLAKE_PASSWORD": "unused: nothing connects"}
+    other = settings.model_copy(update={"late_leads_lookback_days": 3, "late_leads_sensor_interval_seconds": 600})
+    sensor = build_definitions(other, env).resolve_sensor_def("late_leads_sensor")
+    assert sensor.minimum_interval_seconds == 600 and "last 3 " in sensor.description
+    capped = settings.model_copy(update={"late_leads_lookback_days": 400, "lead_lookback_days": 30})
+    assert "last 30 " in build_definitions(capped, env).resolve_sensor_def("late_leads_sensor").description
+
+
 def test_scrubs_do_not_depend_on_each_other(defs):
     graph = defs.resolve_asset_graph()
     assert dg.AssetKey("dnc_scrub") not in graph.get(dg.AssetKey("litigator_scrub")).parent_keys

@@ -1,5 +1,6 @@
-"""Leads: the LEADS source table (an external asset with its check), the day's extract (raw_leads) and the
-pre-filter (new_leads)."""
+"""Leads: the LEADS source table (an external asset with its check), the day's extract (raw_leads), the
+pre-filter (new_leads), and the sensor that re-runs a day whose rows in LEADS changed after it ran (late
+leads)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import dagster as dg
 from etl_platform.core.settings import Settings, cron_of
 from etl_platform.core.stages import SOURCE_CHECKS_JOB
 from etl_platform.defs.leads.assets import LEADS, build_assets, build_source_check
+from etl_platform.defs.leads.late_leads import build_sensor
 
 
 def build_defs(settings: Settings) -> dg.Definitions:
@@ -21,6 +23,7 @@ def build_defs(settings: Settings) -> dg.Definitions:
         assets=[LEADS, *build_assets(settings)],
         asset_checks=[source_check],
         jobs=[checks_job],
+        sensors=[build_sensor(settings)],
         schedules=[
             dg.ScheduleDefinition(
                 name="leads_source_checks_schedule",

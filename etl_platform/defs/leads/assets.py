@@ -6,11 +6,13 @@ import dagster as dg
 import pandas as pd
 
 from etl_platform.adapters.warehouse import Warehouse
+from etl_platform.core.late_leads import DayView, late_leads, views_by_day
 from etl_platform.core.leads import LEAD_COLUMNS, day_bounds, prefilter
 from etl_platform.core.settings import Settings
 from etl_platform.core.stages import LEADS_SOURCE, NEW_LEADS, RAW_LEADS, StageRecord
 from etl_platform.defs.asset_info import asset_info, row_counts
 from etl_platform.defs.checks import stage_check_specs, stage_checks
+from etl_platform.defs.leads.late_leads import seen_views
 from etl_platform.defs.partitions import daily_partitions, day_of
 from etl_platform.defs.resources import SnowflakeWarehouseResource
 from etl_platform.defs.target import announce_target
@@ -64,10 +66,18 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         day = day_of(context)
         target = announce_target(context)  # the run's first step: say where it reads and will write
         with Warehouse.from_settings(snowflake, settings, day).session() as session:
+            # What LEADS holds for the day, recorded for the late-leads sensor (defs/leads/late_leads.py). Read
+            # BEFORE the extract on purpose: a row a loader inserts between the two statements is then
+            # extracted but missing from the view, so the sensor asks for the day once more (a harmless
+            # rerun). Read after, such a row would be in the view but not extracted: never delivered.
+            view = views_by_day(session.rows("lead_day_digests", day_bounds(day))).get(day, DayView.empty())
             leads = session.frame("extract_leads", day_bounds(day))
         leads = leads.reindex(columns=LEAD_COLUMNS)
-        record.add(rows_out=len(leads))
+        late = late_leads(seen_views(context.instance, [day]).get(day), view)
+        record.add(rows_out=len(leads), late_leads=late, **view.as_metadata())
         context.log.info("extracted %d leads", len(leads))
+        if late:
+            context.log.info("%d late leads: in LEADS since the day's previous materialization", late)
         metadata = record.metadata()
         yield dg.Output(leads, metadata=metadata | target | row_counts(len(leads)))
         yield from stage_checks(context, RAW_LEADS.asset, metadata, settings)
