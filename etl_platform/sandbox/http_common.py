@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import email.utils
 import threading
+import time
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
@@ -52,6 +54,27 @@ async def transport_fault(behaviour: Behaviour, counters: Counters, fault: str |
         return HTMLResponse(LOGIN_PAGE, status_code=200)
     if fault == "malformed":
         return Response('{"result": [ {"truncated', status_code=200, media_type="application/json")
+    if fault == "retry_after_garbage":
+        return PlainTextResponse("Too Many Requests", status_code=429, headers={"Retry-After": "soon"})
+    if fault == "retry_after_date":
+        when = email.utils.formatdate(time.time() + 1, usegmt=True)
+        return PlainTextResponse("Too Many Requests", status_code=429, headers={"Retry-After": when})
+    if fault == "not_utf8":
+        return Response(b'{"result": "\xff\xfe\xc0"}', status_code=200, media_type="application/json")
+    return None
+
+
+def login_fault(counters: Counters, fault: str | None) -> Response | None:
+    """A 200 login reply that carries no usable token (LOGIN_FAULT_KINDS), or None to log in normally."""
+    if fault is None:
+        return None
+    counters.add(f"fault_{fault}")
+    if fault == "login_html":
+        return HTMLResponse(LOGIN_PAGE, status_code=200)
+    if fault == "login_json":
+        return JSONResponse({"token": "0f3a9c", "expiresIn": 900})
+    if fault == "login_line_break":
+        return Response(b"0f3a9c\r\nX-Injected: 1", status_code=200, media_type="text/plain")
     return None
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -54,8 +56,49 @@ def search_body(query: PersonQuery) -> dict:
     }
 
 
+MAX_TOKEN_CHARS = 4096  # a token is sent as a header on every search: a page of text is not one
+_TOKEN = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what a header value can carry (no spaces, no line breaks)
+
+
+def parse_login_reply(body: bytes, content_type: str = "") -> str:
+    """The token from a 200 login reply: the body as plain text, surrounding whitespace (a trailing newline)
+    taken off. Anything else is a RetryableError("bad_reply_login_..."), never a token: a login page or a
+    JSON object sent as `Authorization` would make every search fail as a refused query (400), blamed on
+    the leads, and a line break in it makes the HTTP library refuse to send the header at all."""
+    try:
+        token = body.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise RetryableError("bad_reply_login_token", "idiCORE login reply is not text") from None
+    if not token:
+        raise RetryableError("bad_reply_login_empty", "idiCORE login reply is empty")
+    if "html" in content_type.lower() or token.startswith("<"):
+        raise RetryableError("bad_reply_login_html", "idiCORE login answered with an HTML page, not a token")
+    if token[0] in '{["':
+        raise RetryableError("bad_reply_login_json", "idiCORE login answered JSON, not a plain-text token")
+    if len(token) > MAX_TOKEN_CHARS or not _TOKEN.fullmatch(token):
+        raise RetryableError("bad_reply_login_token", "idiCORE login reply is not a token")
+    return token
+
+
+def search_payload(body: bytes, content_type: str = "") -> object:
+    """The JSON of a 200 search reply, or RetryableError: an HTML page (a proxy's or a login page, whatever
+    its Content-Type says), and a body that is not JSON (empty, truncated, not UTF-8, nested past what the
+    parser can follow) are bad replies of their own kinds."""
+    if "html" in content_type.lower() or body.lstrip()[:1] == b"<":
+        raise RetryableError("bad_reply_html", "idiCORE answered with an HTML page")
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):  # ValueError includes a body that is not UTF-8
+        raise RetryableError("bad_reply_not_json", "idiCORE reply is not JSON") from None
+
+
 def parse_search_reply(lead_id: str, payload: object) -> SearchResult:
-    """Turn a 200 reply into a SearchResult, or raise VendorError("bad_reply_...") if it breaks contract."""
+    """Turn a 200 reply into a SearchResult, or raise VendorError("bad_reply_...") if it breaks contract.
+
+    Strict on purpose: a reply the parser cannot read whole is an error of a named kind (retried, then the
+    lead fails, never cached), never a partial "found" or "no phones". Absent optional fields (`meta`, `rank`,
+    the dates, `type`, `disconnected`) are fine; present ones of the wrong type are not. A number that is a
+    string but not a callable NANP number is the data's problem, not the reply's: dropped and counted."""
     if not isinstance(payload, dict) or not isinstance(payload.get("result"), list):
         raise RetryableError("bad_reply_no_result_list", "reply has no 'result' list")
     people = payload["result"]
@@ -64,8 +107,9 @@ def parse_search_reply(lead_id: str, payload: object) -> SearchResult:
     best = people[0]
     if not isinstance(best, dict):
         raise RetryableError("bad_reply_person", "result[0] is not an object")
-    raw_phones = best.get("phone") or []
-    raw_emails = best.get("email") or []
+    # Absent: the person has none. Present, it must be a list: `"phone": null` is not "no phones".
+    raw_phones = best.get("phone", [])
+    raw_emails = best.get("email", [])
     if not isinstance(raw_phones, list) or not isinstance(raw_emails, list):
         raise RetryableError("bad_reply_fields", "phone/email are not lists")
 
@@ -73,17 +117,25 @@ def parse_search_reply(lead_id: str, payload: object) -> SearchResult:
     disconnected = invalid = 0
     for position, entry in enumerate(raw_phones):
         if not isinstance(entry, dict):
-            invalid += 1
-            continue
-        if entry.get("disconnected") is True:
+            raise RetryableError("bad_reply_phone_entry", "a phone entry is not an object")
+        rank = _rank(entry)
+        _check_dates(entry)
+        flag = entry.get("disconnected")
+        if flag is not None and not isinstance(flag, bool):
+            raise RetryableError("bad_reply_disconnected", "a phone's 'disconnected' is not a boolean")
+        number, kind = entry.get("number"), entry.get("type")
+        if not isinstance(number, str):
+            raise RetryableError("bad_reply_phone_number", "a phone's 'number' is not a string")
+        if kind is not None and not isinstance(kind, str):
+            raise RetryableError("bad_reply_phone_type", "a phone's 'type' is not a string")
+        if flag is True:  # only JSON true drops a number; false or absent keeps it
             disconnected += 1
             continue
-        normalised = normalise(entry.get("number"))
+        normalised = normalise(number)
         if normalised.phone is None:
             invalid += 1
             continue
-        rank = _rank(entry)
-        ranked.append((rank, position, FoundPhone(normalised.phone, 0, entry.get("type"))))
+        ranked.append((rank, position, FoundPhone(normalised.phone, 0, kind)))
     ranked.sort(key=lambda item: (item[0], item[1]))
     phones: list[FoundPhone] = []
     for _, _, found in ranked:
@@ -94,8 +146,11 @@ def parse_search_reply(lead_id: str, payload: object) -> SearchResult:
 
     emails: list[tuple[float, int, str]] = []
     for position, entry in enumerate(raw_emails):
-        if isinstance(entry, dict) and isinstance(entry.get("data"), str) and "@" in entry["data"]:
-            emails.append((_rank(entry), position, entry["data"].strip().lower()))
+        if not isinstance(entry, dict) or not isinstance(entry.get("data"), str):
+            raise RetryableError("bad_reply_email_entry", "an e-mail entry is not an object with a string 'data'")
+        rank = _rank(entry)
+        if "@" in entry["data"]:
+            emails.append((rank, position, entry["data"].strip().lower()))
     emails.sort(key=lambda item: (item[0], item[1]))
     unique_emails = list(dict.fromkeys(e for _, _, e in emails))[:MAX_EMAILS]
     return SearchResult(
@@ -108,13 +163,38 @@ def parse_search_reply(lead_id: str, payload: object) -> SearchResult:
     )
 
 
-def _rank(entry: dict) -> float:
+def _meta(entry: dict) -> dict:
     meta = entry.get("meta")
-    rank = meta.get("rank") if isinstance(meta, dict) else None
-    try:
-        return float(rank)
-    except (TypeError, ValueError):
-        return float("inf")  # unranked entries go last
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise RetryableError("bad_reply_meta", "an entry's 'meta' is not an object")
+    return meta
+
+
+def _rank(entry: dict) -> float:
+    """meta.rank (ascending is best); an entry without one goes last. A rank that is there but not a finite
+    number (a string, a boolean, NaN) is an error: sorting by it would pick the phones at random."""
+    rank = _meta(entry).get("rank")
+    if rank is None:
+        return float("inf")
+    if isinstance(rank, bool) or not isinstance(rank, int | float) or not math.isfinite(rank):
+        raise RetryableError("bad_reply_rank", "an entry's meta.rank is not a number")
+    return float(rank)
+
+
+def _check_dates(entry: dict) -> None:
+    """meta.firstSeen/lastSeen are YYYYMMDD numbers. Not used here, but one that is something else says the
+    reply is not the one the contract describes. No calendar check: a broker's 20150000 (month unknown)
+    is still a date of the documented shape."""
+    meta = _meta(entry)
+    for key in ("firstSeen", "lastSeen"):
+        value = meta.get(key)
+        if value is None:
+            continue
+        text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        if not isinstance(text, str) or not (len(text) == 8 and text.isascii() and text.isdigit()):
+            raise RetryableError("bad_reply_dates", f"a phone's meta.{key} is not a YYYYMMDD date")
 
 
 class IdiCoreClient(VendorClient):
@@ -158,10 +238,7 @@ class IdiCoreClient(VendorClient):
             raise ConfigurationError("login_rejected", "idiCORE rejected the client id/secret (HTTP 401)")
         if err := classify(status, headers, _host(self.auth_url)):
             raise err
-        token = body.decode("utf-8", "replace").strip()
-        if not token or token.startswith("<") or " " in token:
-            raise RetryableError("bad_login_reply", "idiCORE login did not return a token")
-        return token
+        return parse_login_reply(body, headers.get("content-type", ""))
 
     async def _current_token(self, http: aiohttp.ClientSession, stale: str | None = None) -> str:
         """One login for all concurrent searches. `stale` is a token a 401 just rejected: when another worker
@@ -211,11 +288,7 @@ class IdiCoreClient(VendorClient):
                     # The quota is shared: every worker pauses for Retry-After (a repeated wave also slows).
                     self.pacer.rate_limited(err.retry_after)
                 raise err
-            try:
-                payload = json.loads(body)
-            except ValueError:  # includes a body that is not UTF-8
-                raise RetryableError("bad_reply_not_json", "idiCORE reply is not JSON") from None
-            return parse_search_reply(query.lead_id, payload)
+            return parse_search_reply(query.lead_id, search_payload(body, headers.get("content-type", "")))
         # Fresh tokens refused again and again: retry later (with backoff), do not loop here.
         raise RetryableError("http_401_after_relogin", "idiCORE refused fresh tokens")
 
@@ -343,9 +416,14 @@ def _host(url: str) -> str:
     return url.split("://", 1)[-1].split("/", 1)[0]
 
 
+_ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+
+
 def _error_code(body: bytes) -> str:
+    """A 400's `error.code` ("TooManyMatches"), or "BadRequest". The code becomes an error kind, stored and
+    logged: only an identifier-like code is taken, never free text that may quote the query."""
     try:
         code = json.loads(body).get("error", {}).get("code")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         code = None
-    return str(code) if code else "BadRequest"
+    return code if isinstance(code, str) and _ERROR_CODE.fullmatch(code) else "BadRequest"
