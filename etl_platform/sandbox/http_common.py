@@ -74,7 +74,7 @@ def login_fault(counters: Counters, fault: str | None) -> Response | None:
     if fault == "login_json":
         return JSONResponse({"token": "0f3a9c", "expiresIn": 900})
     if fault == "login_line_break":
-        return Response(b"0f3a9c\r\nX-Injected: 1", status_code=200, media_type="text/plain")
+        return Response(b"0f3a9c\r\n7d21e4", status_code=200, media_type="text/plain")
     return None
 
 

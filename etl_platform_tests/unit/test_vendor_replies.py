@@ -278,7 +278,7 @@ def test_idicore_search_body_of_json_is_read_whatever_its_declared_type():
         (b"0f3a9c", "text/html", "bad_reply_login_html"),
         (b'{"token": "0f3a9c"}', "application/json", "bad_reply_login_json"),
         (b'"0f3a9c"', "application/json", "bad_reply_login_json"),
-        (b"0f3a9c\r\nX-Injected: 1", "text/plain", "bad_reply_login_token"),  # aiohttp refuses such a header
+        (b"0f3a9c\r\n7d21e4", "text/plain", "bad_reply_login_token"),  # aiohttp refuses such a header
         (b"0f3a 9c", "text/plain", "bad_reply_login_token"),
         (b"t" * (MAX_TOKEN_CHARS + 1), "text/plain", "bad_reply_login_token"),  # a 400 per search: "refused"
         ("tök".encode(), "text/plain", "bad_reply_login_token"),
