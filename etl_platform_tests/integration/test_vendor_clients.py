@@ -310,6 +310,18 @@ def test_vendor_replies_that_are_not_utf8_are_bad_replies_unknown_never_clear(sa
     assert outcomes[CCC_CLEAR_TEST_NUMBER].reason == "ccc_bad_reply_not_json"
 
 
+def test_vendor_replies_whose_content_encoding_lies_are_errors_never_a_traceback(sandbox):
+    """"Content-Encoding: gzip" over a body that is not gzip: httpx's DecodingError is no TransportError,
+    and it propagated out of the CCC client as a traceback."""
+    sandbox.idicore.update(faults={"bad_encoding": 1.0})
+    sandbox.ccc.update(faults={"bad_encoding": 1.0})
+    (result,) = asyncio.run(idicore_client(sandbox).search_many(people(sandbox, 1)))
+    assert result.status == "failed" and result.reason == "connection"  # aiohttp: a ClientPayloadError
+    outcomes = ccc_client(sandbox).scrub([CCC_CLEAR_TEST_NUMBER])
+    assert str(outcomes[CCC_CLEAR_TEST_NUMBER].status) == "unknown"
+    assert outcomes[CCC_CLEAR_TEST_NUMBER].reason == "ccc_bad_reply_encoding"
+
+
 @pytest.mark.parametrize("fault", ["login_html", "login_json", "login_line_break"])
 def test_idicore_login_reply_without_a_usable_token_is_retried_as_a_bad_reply(sandbox, fault):
     """The first two logins answer 200 with no usable token: a login page, a JSON object, a token with a

@@ -112,6 +112,7 @@ def test_ccc_reply_that_breaks_contract_fails_the_whole_batch(body, kind):
         (TimeoutError(), "timeout"),
         (httpx.ReadTimeout("slow"), "timeout"),
         (httpx.ConnectError("refused"), "connection"),
+        (httpx.DecodingError("not gzip"), "bad_reply_encoding"),  # not a TransportError: it propagated
     ],
 )
 def test_transport_failures_of_either_http_library_are_retryable_with_their_kind(exc, kind):

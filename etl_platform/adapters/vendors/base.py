@@ -135,6 +135,10 @@ def as_vendor_error(exc: BaseException) -> VendorError:
         return RetryableError("timeout", type(exc).__name__)
     if isinstance(exc, httpx.TransportError | aiohttp.ClientError):
         return RetryableError("connection", type(exc).__name__)
+    if isinstance(exc, httpx.DecodingError):
+        # A body its Content-Encoding does not describe (gzip that is not gzip): httpx raises it while
+        # reading the reply, outside its TransportError family. aiohttp's equivalent is a ClientPayloadError.
+        return RetryableError("bad_reply_encoding", type(exc).__name__)
     raise exc
 
 
