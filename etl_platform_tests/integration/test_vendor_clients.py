@@ -311,7 +311,7 @@ def test_vendor_replies_that_are_not_utf8_are_bad_replies_unknown_never_clear(sa
 
 
 def test_vendor_replies_whose_content_encoding_lies_are_errors_never_a_traceback(sandbox):
-    """"Content-Encoding: gzip" over a body that is not gzip: httpx's DecodingError is no TransportError,
+    """ "Content-Encoding: gzip" over a body that is not gzip: httpx's DecodingError is no TransportError,
     and it propagated out of the CCC client as a traceback."""
     sandbox.idicore.update(faults={"bad_encoding": 1.0})
     sandbox.ccc.update(faults={"bad_encoding": 1.0})
