@@ -33,6 +33,8 @@ FAULT_KINDS = (
     "retry_after_date",  # 429 whose Retry-After is an HTTP-date one second ahead
     "not_utf8",  # 200 "application/json" whose bytes are not UTF-8
     "bad_encoding",  # 200 that says Content-Encoding: gzip over a body that is not gzip
+    "400_plain",  # 400 with a plain-text body, not the vendor's error object (a proxy's refusal)
+    "405",  # a gateway that refuses the method: nothing to do with the request's content
     # idiCORE login replies (a 200 that carries no usable token); rolled by the login, not the searches
     "login_html",  # a login page
     "login_json",  # the token wrapped in a JSON object instead of plain text

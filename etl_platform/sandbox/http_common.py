@@ -61,6 +61,10 @@ async def transport_fault(behaviour: Behaviour, counters: Counters, fault: str |
         return PlainTextResponse("Too Many Requests", status_code=429, headers={"Retry-After": when})
     if fault == "not_utf8":
         return Response(b'{"result": "\xff\xfe\xc0"}', status_code=200, media_type="application/json")
+    if fault == "400_plain":
+        return PlainTextResponse("Bad Request", status_code=400)
+    if fault == "405":
+        return PlainTextResponse("Method Not Allowed", status_code=405)
     if fault == "bad_encoding":
         headers = {"Content-Encoding": "gzip"}
         return Response(b'{"result": []}', status_code=200, media_type="application/json", headers=headers)

@@ -322,6 +322,18 @@ def test_vendor_replies_whose_content_encoding_lies_are_errors_never_a_traceback
     assert outcomes[CCC_CLEAR_TEST_NUMBER].reason == "ccc_bad_reply_encoding"
 
 
+@pytest.mark.parametrize(("fault", "kind"), [("405", "http_405"), ("400_plain", "bad_reply_400")])
+def test_idicore_refusals_that_are_not_idicores_are_failed_searches_not_rejected_leads(sandbox, fault, kind):
+    """A 405, or a 400 without idiCORE's error object, for every search: the old client called each lead
+    "rejected" (a refused query, the lead's problem), which the stage's error budget does not count, so a
+    misrouted gateway gave a day without a phone and no failure. Now each is a failed search, not retried."""
+    sandbox.idicore.update(faults={fault: 1.0})
+    client = idicore_client(sandbox)
+    results = asyncio.run(client.search_many(people(sandbox, 4)))
+    assert {(r.status, r.reason) for r in results} == {("failed", kind)}
+    assert client.stats.failed_calls == 4 and client.stats.retries == 0
+
+
 @pytest.mark.parametrize("fault", ["login_html", "login_json", "login_line_break"])
 def test_idicore_login_reply_without_a_usable_token_is_retried_as_a_bad_reply(sandbox, fault):
     """The first two logins answer 200 with no usable token: a login page, a JSON object, a token with a

@@ -303,12 +303,15 @@ def test_idicore_login_token_with_surrounding_whitespace_is_read(body):
         (b'{"error": {"code": "TooManyMatches"}}', "TooManyMatches"),
         (b'{"error": {"code": "No match for Ann Lee, 1 Main St"}}', "BadRequest"),  # free text: never a kind
         (b'{"error": {"code": 42}}', "BadRequest"),
-        (b'{"error": "TooManyMatches"}', "BadRequest"),
-        (b"[" * 100_000, "BadRequest"),
-        (b"\xff\xfe", "BadRequest"),
+        (b'{"error": "TooManyMatches"}', None),  # not idiCORE's error object
+        (b'{"error": {"message": "bad"}}', None),
+        (b'["error"]', None),
+        (b"Bad Request", None),  # a proxy's plain-text refusal
+        (b"[" * 100_000, None),
+        (b"\xff\xfe", None),
     ],
 )
-def test_idicore_400_error_code_is_taken_only_when_it_is_an_identifier(body, code):
+def test_idicore_400_error_code_is_taken_only_from_its_error_object_and_only_an_identifier(body, code):
     assert _error_code(body) == code
 
 

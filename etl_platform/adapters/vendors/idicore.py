@@ -37,6 +37,7 @@ from etl_platform.core.contacts import MAX_EMAILS, MAX_PHONES, FoundPhone, Perso
 from etl_platform.core.phones import normalise
 from etl_platform.core.settings import VendorCallPolicy
 from etl_platform.core.stages import LEAD_CONTACTS
+from etl_platform.core.vendor_failures import is_vendor_failure
 
 TOKEN_REFRESH_SECONDS = 12 * 60
 MAX_TOKEN_TRIES = 3  # a search sent with at most this many tokens before its attempt fails
@@ -279,7 +280,10 @@ class IdiCoreClient(VendorClient):
                         granted = await self.pacer.wait()
                 continue
             if status == 400:
-                code = _error_code(body)
+                if (code := _error_code(body)) is None:
+                    # Not idiCORE's error object (a proxy's page, a body we cannot read): nothing says the
+                    # query was refused, so it is a failed call, counted, never the lead's problem.
+                    raise PermanentError("bad_reply_400", "idiCORE answered 400 without an error code")
                 raise PermanentError(f"idicore_{code}", f"idiCORE refused the query: {code}")
             if status == 403:
                 raise ConfigurationError("http_403", "idiCORE answered 403: this IP is not allow-listed")
@@ -310,7 +314,12 @@ class IdiCoreClient(VendorClient):
         except ConfigurationError:
             raise
         except PermanentError as err:
-            return SearchResult(query.lead_id, "rejected", reason=err.kind)
+            if not is_vendor_failure(err.kind):  # idiCORE refused this query (TooManyMatches): the lead's
+                return SearchResult(query.lead_id, "rejected", reason=err.kind)
+            # Any other refusal (405, 422, a 400 without an error code) says nothing about this lead: a
+            # failed search, counted against VENDOR_MAX_ERROR_SHARE, not retried (it would not change).
+            self.stats.failed_calls += 1
+            return SearchResult(query.lead_id, "failed", reason=err.kind)
         except VendorError as err:
             self.stats.failed_calls += 1
             return SearchResult(query.lead_id, "failed", reason=err.kind)
@@ -419,11 +428,15 @@ def _host(url: str) -> str:
 _ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 
 
-def _error_code(body: bytes) -> str:
-    """A 400's `error.code` ("TooManyMatches"), or "BadRequest". The code becomes an error kind, stored and
-    logged: only an identifier-like code is taken, never free text that may quote the query."""
+def _error_code(body: bytes) -> str | None:
+    """A 400's `error.code` ("TooManyMatches"), or None when the body is not idiCORE's error object. The code
+    becomes an error kind, stored and logged: only an identifier-like code is taken, never free text that
+    may quote the query (such a code is "BadRequest": idiCORE did refuse it)."""
     try:
-        code = json.loads(body).get("error", {}).get("code")
-    except (ValueError, AttributeError, RecursionError):
-        code = None
+        error = json.loads(body)["error"]
+        code = error["code"]
+    except (ValueError, TypeError, KeyError, IndexError, RecursionError):
+        return None
+    if not isinstance(error, dict):
+        return None
     return code if isinstance(code, str) and _ERROR_CODE.fullmatch(code) else "BadRequest"
