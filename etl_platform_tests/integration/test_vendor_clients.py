@@ -334,6 +334,15 @@ def test_idicore_refusals_that_are_not_idicores_are_failed_searches_not_rejected
     assert client.stats.failed_calls == 4 and client.stats.retries == 0
 
 
+def test_idicore_login_refused_as_a_request_stops_the_batch_with_a_configuration_error(sandbox):
+    """A login answered 405 (an auth URL that points at the wrong endpoint): the early login's PermanentError
+    propagated out of search_many as it was; it is the configuration error a refused login is."""
+    stats_url = sandbox.env["IDICORE_SEARCH_URL"].replace("/search/", "/_sandbox/stats")  # GET only: 405
+    client = idicore_client(sandbox, auth_url=stats_url)
+    with pytest.raises(ConfigurationError, match="IDICORE_AUTH_URL"):
+        asyncio.run(client.search_many(people(sandbox, 2)))
+
+
 @pytest.mark.parametrize("fault", ["login_html", "login_json", "login_line_break"])
 def test_idicore_login_reply_without_a_usable_token_is_retried_as_a_bad_reply(sandbox, fault):
     """The first two logins answer 200 with no usable token: a login page, a JSON object, a token with a

@@ -238,6 +238,10 @@ class IdiCoreClient(VendorClient):
         if status == 401:
             raise ConfigurationError("login_rejected", "idiCORE rejected the client id/secret (HTTP 401)")
         if err := classify(status, headers, _host(self.auth_url)):
+            if isinstance(err, PermanentError):
+                # A login refused as a request (400, 405, 422): no search can run, and retrying will not
+                # change it; the run stops and says where to look, as for refused credentials.
+                raise ConfigurationError(err.kind, f"idiCORE login answered {err}: check IDICORE_AUTH_URL")
             raise err
         return parse_login_reply(body, headers.get("content-type", ""))
 
