@@ -215,6 +215,7 @@ def _phone(**fields) -> dict:
         (_phone(meta={"rank": "1"}), "bad_reply_rank"),
         (_phone(meta={"rank": True}), "bad_reply_rank"),
         (_phone(meta={"rank": float("nan")}), "bad_reply_rank"),  # json.loads accepts NaN
+        (_phone(meta={"rank": 10**400}), "bad_reply_rank"),  # an OverflowError out of float() before
         (_phone(meta={"rank": 1, "firstSeen": "last year"}), "bad_reply_dates"),
         (_phone(meta={"rank": 1, "lastSeen": 2015}), "bad_reply_dates"),
         (_phone(meta={"rank": 1, "lastSeen": 20150101.5}), "bad_reply_dates"),

@@ -179,9 +179,13 @@ def _rank(entry: dict) -> float:
     rank = _meta(entry).get("rank")
     if rank is None:
         return float("inf")
-    if isinstance(rank, bool) or not isinstance(rank, int | float) or not math.isfinite(rank):
+    try:
+        value = float(rank) if isinstance(rank, int | float) and not isinstance(rank, bool) else math.nan
+    except OverflowError:  # an integer of hundreds of digits (JSON allows it): no float holds it
+        value = math.nan
+    if not math.isfinite(value):
         raise RetryableError("bad_reply_rank", "an entry's meta.rank is not a number")
-    return float(rank)
+    return value
 
 
 def _check_dates(entry: dict) -> None:
