@@ -33,6 +33,8 @@ FAULT_KINDS = (
     "retry_after_date",  # 429 whose Retry-After is an HTTP-date one second ahead
     "not_utf8",  # 200 "application/json" whose bytes are not UTF-8
     "bad_encoding",  # 200 that says Content-Encoding: gzip over a body that is not gzip
+    "huge_reply",  # 200 of 17 MiB with its Content-Length: past both clients' reply caps
+    "huge_reply_chunked",  # the same, chunked (no Content-Length: the client must count as it reads)
     "400_plain",  # 400 with a plain-text body, not the vendor's error object (a proxy's refusal)
     "405",  # a gateway that refuses the method: nothing to do with the request's content
     # idiCORE login replies (a 200 that carries no usable token); rolled by the login, not the searches

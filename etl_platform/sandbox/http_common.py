@@ -9,10 +9,11 @@ import threading
 import time
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 from etl_platform.sandbox.faults import Behaviour
 
+HUGE_REPLY_MIB = 17  # past the clients' caps (idiCORE 4 MiB, CCC 16 MiB)
 LOGIN_PAGE = "<!DOCTYPE html><html><head><title>Login</title></head><body><form>Sign in</form></body></html>"
 
 
@@ -61,6 +62,18 @@ async def transport_fault(behaviour: Behaviour, counters: Counters, fault: str |
         return PlainTextResponse("Too Many Requests", status_code=429, headers={"Retry-After": when})
     if fault == "not_utf8":
         return Response(b'{"result": "\xff\xfe\xc0"}', status_code=200, media_type="application/json")
+    if fault in ("huge_reply", "huge_reply_chunked"):
+        chunk = b" " * (1024 * 1024)
+        if fault == "huge_reply":
+            return Response(b"[" + chunk * HUGE_REPLY_MIB + b"]", status_code=200, media_type="application/json")
+
+        async def chunks():
+            yield b"["
+            for _ in range(HUGE_REPLY_MIB):
+                yield chunk
+            yield b"]"
+
+        return StreamingResponse(chunks(), status_code=200, media_type="application/json")
     if fault == "400_plain":
         return PlainTextResponse("Bad Request", status_code=400)
     if fault == "405":

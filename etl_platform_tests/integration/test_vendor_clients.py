@@ -322,6 +322,19 @@ def test_vendor_replies_whose_content_encoding_lies_are_errors_never_a_traceback
     assert outcomes[CCC_CLEAR_TEST_NUMBER].reason == "ccc_bad_reply_encoding"
 
 
+@pytest.mark.parametrize("fault", ["huge_reply", "huge_reply_chunked"])
+def test_a_reply_far_larger_than_any_the_contract_describes_is_a_bad_reply(sandbox, fault):
+    """17 MiB of reply, with its length declared or chunked: read no further than the cap, a bad reply
+    (retried, then unknown), never a body held whole in memory or parsed."""
+    sandbox.idicore.update(faults={fault: 1.0})
+    sandbox.ccc.update(faults={fault: 1.0})
+    (result,) = asyncio.run(idicore_client(sandbox).search_many(people(sandbox, 1)))
+    assert result.status == "failed" and result.reason == "bad_reply_too_large"
+    outcomes = ccc_client(sandbox).scrub([CCC_CLEAR_TEST_NUMBER])
+    assert str(outcomes[CCC_CLEAR_TEST_NUMBER].status) == "unknown"
+    assert outcomes[CCC_CLEAR_TEST_NUMBER].reason == "ccc_bad_reply_too_large"
+
+
 @pytest.mark.parametrize(("fault", "kind"), [("405", "http_405"), ("400_plain", "bad_reply_400")])
 def test_idicore_refusals_that_are_not_idicores_are_failed_searches_not_rejected_leads(sandbox, fault, kind):
     """A 405, or a 400 without idiCORE's error object, for every search: the old client called each lead

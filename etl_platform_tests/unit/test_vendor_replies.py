@@ -73,11 +73,8 @@ def test_idicore_reply_parsing_ranks_dedupes_and_drops_disconnected():
     assert result.emails == ("a@x.com", "b@x.com", "c@x.com")
 
 
-def _response(body: str | bytes, content_type="application/json") -> httpx.Response:
-    content = body.encode() if isinstance(body, str) else body
-    return httpx.Response(
-        200, content=content, headers={"content-type": content_type}, request=httpx.Request("POST", "http://x")
-    )
+def _body(body: str | bytes) -> bytes:
+    return body.encode() if isinstance(body, str) else body
 
 
 @pytest.mark.parametrize(
@@ -99,7 +96,7 @@ def _response(body: str | bytes, content_type="application/json") -> httpx.Respo
 )
 def test_ccc_reply_that_breaks_contract_fails_the_whole_batch(body, kind):
     with pytest.raises(RetryableError) as info:
-        parse_litigator_reply(["2675466417", "7075276405"], _response(body))
+        parse_litigator_reply(["2675466417", "7075276405"], _body(body), "application/json")
     assert info.value.kind == kind
 
 
@@ -399,13 +396,14 @@ def _ccc(items: list) -> str:
 )
 def test_ccc_reply_of_an_unusual_form_fails_the_batch_with_its_kind(body, content_type, kind):
     with pytest.raises(RetryableError) as info:
-        parse_litigator_reply(TWO, _response(body, content_type or "application/json"))
+        parse_litigator_reply(TWO, _body(body), content_type or "application/json")
     assert info.value.kind == kind
 
 
 def test_ccc_reply_with_string_phones_and_a_lying_charset_is_read():
+    """JSON names its own encoding: a declared charset (here one that does not exist) is not used."""
     body = _ccc([{"Phone": "2675466417", "IsLitigator": True}, {"Phone": 7075276405, "IsLitigator": False}])
-    outcomes = parse_litigator_reply(TWO, _response(body, "application/json; charset=no-such-charset"))
+    outcomes = parse_litigator_reply(TWO, body.encode(), "application/json; charset=no-such-charset")
     assert {p: str(o.status) for p, o in outcomes.items()} == {"2675466417": "litigator", "7075276405": "clear"}
 
 

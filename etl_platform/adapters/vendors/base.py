@@ -142,6 +142,42 @@ def as_vendor_error(exc: BaseException) -> VendorError:
     raise exc
 
 
+def too_large(limit: int) -> RetryableError:
+    return RetryableError("bad_reply_too_large", f"reply larger than {limit} bytes")
+
+
+async def read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """An aiohttp reply's body, at most `limit` bytes, or RetryableError("bad_reply_too_large"): a reply
+    many times any the contract describes is not one, and reading it whole would only spend memory. A
+    declared length is checked before reading (aiohttp's own read keeps the client's CPU per search low)."""
+    length = response.content_length
+    if length is not None:
+        if length > limit:
+            raise too_large(limit)
+        return await response.read()
+    chunks, size = [], 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def read_capped_sync(response: httpx.Response, limit: int) -> bytes:
+    """The same for a streamed httpx reply (decoded per its Content-Encoding)."""
+    length = response.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise too_large(limit)
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 @dataclass(frozen=True)
 class RetrySettings:
     """Per-call retries (the values come from core.settings.Settings through VendorCallPolicy)."""

@@ -9,6 +9,7 @@ with 400, so a 400 is bisected to isolate it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Sequence
 
@@ -22,6 +23,7 @@ from etl_platform.adapters.vendors.base import (
     VendorError,
     as_vendor_error,
     classify_status,
+    read_capped_sync,
 )
 from etl_platform.core.phones import is_valid_nanp, mask
 from etl_platform.core.settings import CCC_MAX_BATCH, VendorCallPolicy
@@ -33,19 +35,19 @@ log = logging.getLogger(__name__)
 # The refusals one malformed number in a batch explains (DESIGN: a 400 can fail the whole batch; 413: too
 # large), so the batch is split to isolate it. Any other 4xx fails the batch as it is.
 SPLITTABLE = frozenset({"http_400", "http_413"})
+# A reply for 10,000 phones is ~450 kB: one many times that is not a reply.
+MAX_REPLY_BYTES = 16 * 1024 * 1024
 
 
-def parse_litigator_reply(sent: Sequence[str], response: httpx.Response) -> dict[str, ScrubOutcome]:
+def parse_litigator_reply(sent: Sequence[str], body: bytes, content_type: str = "") -> dict[str, ScrubOutcome]:
     """Verdicts for exactly the phones sent, or RetryableError("bad_reply_...") for the whole batch.
 
     `Phone` is an integer (the contract) or a string of ASCII digits; `IsLitigator` is JSON true or false,
     nothing else ("true", 1 and null are errors: none of them is an affirmative "clear")."""
-    content_type = response.headers.get("content-type", "")
-    text = response.text  # httpx decodes by the declared charset, else UTF-8 with replacement: never raises
-    if "html" in content_type.lower() or text.lstrip()[:1] == "<":
+    if "html" in content_type.lower() or body.lstrip()[:1] == b"<":
         raise RetryableError("bad_reply_html", "CCC answered with an HTML page (bad loginId or a proxy)")
     try:
-        payload = response.json()
+        payload = json.loads(body)  # the encoding is JSON's own (UTF-8, -16 or -32), not a declared charset
     except (ValueError, RecursionError):  # ValueError includes a body that is not UTF-8
         raise RetryableError("bad_reply_not_json", "CCC reply is not JSON") from None
     if not isinstance(payload, list):
@@ -128,17 +130,21 @@ class CccClient(VendorClient):
 
     def _post(self, http: httpx.Client, batch: list[str]) -> dict[str, ScrubOutcome]:
         self.stats.calls += 1
+        request = {"json": {"PhoneList": ",".join(batch)}, "headers": {"loginId": self.login_id}}
         try:
-            response = http.post(self.url, json={"PhoneList": ",".join(batch)}, headers={"loginId": self.login_id})
+            with http.stream("POST", self.url, **request) as response:
+                if err := classify_status(response):
+                    if isinstance(err, ConfigurationError):
+                        raise ConfigurationError(
+                            err.kind,
+                            f"CCC answered HTTP {response.status_code}: check CCC_LOGIN_ID and CCC_LITIGATOR_URL",
+                        )
+                    raise err
+                body = read_capped_sync(response, MAX_REPLY_BYTES)
+                content_type = response.headers.get("content-type", "")
         except httpx.HTTPError as exc:
             raise as_vendor_error(exc) from None
-        if err := classify_status(response):
-            if isinstance(err, ConfigurationError):
-                raise ConfigurationError(
-                    err.kind, f"CCC answered HTTP {response.status_code}: check CCC_LOGIN_ID and CCC_LITIGATOR_URL"
-                )
-            raise err
-        outcomes = parse_litigator_reply(batch, response)
+        outcomes = parse_litigator_reply(batch, body, content_type)
         answered = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         self.answered_at.update({p: answered for p, o in outcomes.items() if o.status != Litigator.UNKNOWN})
         return outcomes

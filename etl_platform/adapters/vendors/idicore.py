@@ -31,6 +31,7 @@ from etl_platform.adapters.vendors.base import (
     VendorError,
     as_vendor_error,
     classify,
+    read_capped,
 )
 from etl_platform.adapters.vendors.pacing import AdaptivePacer
 from etl_platform.core.contacts import MAX_EMAILS, MAX_PHONES, FoundPhone, PersonQuery, SearchResult
@@ -57,6 +58,8 @@ def search_body(query: PersonQuery) -> dict:
     }
 
 
+# A person's reply is a few kB (a thousand phones would be ~200 kB): anything past this is not a reply.
+MAX_REPLY_BYTES = 4 * 1024 * 1024
 MAX_TOKEN_CHARS = 4096  # a token is sent as a header on every search: a page of text is not one
 _TOKEN = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what a header value can carry (no spaces, no line breaks)
 
@@ -236,7 +239,7 @@ class IdiCoreClient(VendorClient):
                 auth=aiohttp.BasicAuth(self.client_id, self.client_secret),
                 json={"glba": "otheruse", "dppa": "none"},
             ) as response:
-                status, headers, body = response.status, response.headers, await response.read()
+                status, headers, body = response.status, response.headers, await read_capped(response, MAX_REPLY_BYTES)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise as_vendor_error(exc) from None
         if status == 401:
@@ -275,7 +278,11 @@ class IdiCoreClient(VendorClient):
                     headers={"Authorization": token},
                     trace_request_ctx=_Paced(granted),  # _session's hook tells the pacer when it is written
                 ) as response:
-                    status, headers, body = response.status, response.headers, await response.read()
+                    status, headers, body = (
+                        response.status,
+                        response.headers,
+                        await read_capped(response, MAX_REPLY_BYTES),
+                    )
             except (aiohttp.ClientError, TimeoutError) as exc:
                 raise as_vendor_error(exc) from None
             if status == 401:
