@@ -94,6 +94,15 @@ def to_json_array(records: Sequence[dict]) -> str:
     return json.dumps(records, default=_json_default, allow_nan=False)
 
 
+def bindings(params: Sequence[Any]) -> list[Any]:
+    """Statement parameters as the connector binds them. An aware datetime is bound as TIMESTAMP_TZ with its
+    own offset (the connector's `(type, value)` form): the connector would otherwise bind every datetime as
+    TIMESTAMP_NTZ, and a warehouse compares an NTZ value with a TIMESTAMP_LTZ or TIMESTAMP_TZ column in the
+    session's time zone (America/Los_Angeles on a real account unless set), cutting a UTC day at another
+    midnight. Naive datetimes stay TIMESTAMP_NTZ."""
+    return [("TIMESTAMP_TZ", p) if isinstance(p, dt.datetime) and p.tzinfo is not None else p for p in params]
+
+
 # (run id, database, schema) whose tables this process has already ensured. Module-level on purpose: the
 # stages of one run execute in one process (in-process executor) but each opens its own session, and every
 # CREATE ... IF NOT EXISTS is a warehouse round trip (three per stage, ~0.1 s each on a real account). Keyed
@@ -123,7 +132,7 @@ class WarehouseSession:
         try:
             # `timeout` is the connector's own: a timer cancels the query, and it also bounds how long the
             # connector keeps retrying a failing request (HTTP 5xx), which is otherwise network_timeout.
-            self.cur.execute(text, None if params is None else list(params), timeout=self.statement_timeout)
+            self.cur.execute(text, None if params is None else bindings(params), timeout=self.statement_timeout)
         except sf_errors.Error as exc:
             raise WarehouseError(
                 name, text, self.partition, time.monotonic() - started, self.statement_timeout, exc
@@ -220,17 +229,22 @@ def connection_args_from_env(
 ) -> dict[str, Any]:
     """Extra connector arguments: qmark binding always; host/port/protocol only for a local server.
 
-    On a real account the statement and lock timeouts are also session parameters, so the server ends a
-    statement at the bound and a statement waiting on a crashed run's lock fails in `lock_timeout`
-    (Snowflake's default waits 12 h). The local fakesnow server rejects those parameters: there the client
-    side bounds (`login_timeout`, `network_timeout`, each statement's own timeout) are what hold."""
+    On a real account every session's TIMEZONE is UTC: Snowflake's default is America/Los_Angeles, and the
+    session's time zone is the one a TIMESTAMP_NTZ is read in when compared with a TIMESTAMP_LTZ or
+    TIMESTAMP_TZ (and LTZ values are returned in it). The day's bounds are bound as TIMESTAMP_TZ at +00:00
+    (`bindings`), so LTZ and TZ columns compare by instant anyway; TIMEZONE = UTC is what makes an NTZ
+    CREATED_AT (UTC wall clock) compare with them as UTC too. The statement and lock timeouts are session
+    parameters there as well, so the server ends a statement at the bound and a statement waiting on a
+    crashed run's lock fails in `lock_timeout` (Snowflake's default waits 12 h). The local fakesnow server
+    rejects those parameters (and ALTER SESSION SET TIMEZONE); its DuckDB sessions are pinned to UTC, and
+    the client side bounds (`login_timeout`, `network_timeout`, each statement's own timeout) hold."""
     args: dict[str, Any] = {"paramstyle": "qmark", "login_timeout": 30, "network_timeout": 120}
-    server_side = {}
+    server_side: dict[str, Any] = {"TIMEZONE": "UTC"}
     if statement_timeout:
         server_side["STATEMENT_TIMEOUT_IN_SECONDS"] = statement_timeout
     if lock_timeout is not None:
         server_side["LOCK_TIMEOUT"] = lock_timeout
-    if server_side and not environ.get("SNOWFLAKE_HOST"):
+    if not environ.get("SNOWFLAKE_HOST"):
         args["session_parameters"] = server_side
     if host := environ.get("SNOWFLAKE_HOST"):
         args["host"] = host

@@ -14,6 +14,8 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from etl_platform.core.leads import day_bounds
+
 # Metadata keys on raw_leads' materialization: what the day's extract saw in LEADS.
 SEEN_ROWS = "leads_seen_rows"
 SEEN_LEAD_IDS = "leads_seen_lead_ids"
@@ -120,10 +122,10 @@ def run_key(day: dt.date, now: DayView) -> str:
 
 
 def bounds(days: Iterable[dt.date]) -> list[dt.datetime]:
-    """[start of the first day, end of the last day) as naive UTC timestamps, like `leads.day_bounds`."""
+    """[start of the first day, end of the last day) as UTC instants: `leads.day_bounds` of a span of days, so
+    the digests cut the days exactly where the extract does."""
     days = sorted(days)
-    start = dt.datetime.combine(days[0], dt.time())
-    return [start, dt.datetime.combine(days[-1], dt.time()) + dt.timedelta(days=1)]
+    return [day_bounds(days[0])[0], day_bounds(days[-1])[1]]
 
 
 def views_by_day(rows: Iterable[tuple]) -> dict[dt.date, DayView]:

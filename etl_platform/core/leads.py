@@ -92,9 +92,20 @@ CONTENT_COLUMNS = [c for c in LEAD_COLUMNS if c not in ("LEAD_ID", "CREATED_AT")
 
 
 def day_bounds(day: dt.date) -> list[dt.datetime]:
-    """[start, end) of a UTC day as naive timestamps, matching LEADS.CREATED_AT (TIMESTAMP_NTZ, UTC)."""
-    start = dt.datetime.combine(day, dt.time())
+    """[start, end) of a UTC day as UTC instants (aware, +00:00). LEADS.CREATED_AT may be TIMESTAMP_NTZ (UTC
+    wall clock), TIMESTAMP_LTZ or TIMESTAMP_TZ: the warehouse adapter binds an aware datetime as a
+    TIMESTAMP_TZ with its offset, so an LTZ or TZ column is compared by instant whatever the session's time
+    zone, and an NTZ column as UTC wall clock in a session whose TIMEZONE is UTC (every real-account
+    session sets it: adapters.warehouse.connection_args_from_env)."""
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
     return [start, start + dt.timedelta(days=1)]
+
+
+def utc_wall_clock(values: pd.Series) -> pd.Series:
+    """CREATED_AT as naive UTC timestamps, whatever its column type: an NTZ column reads as naive (already UTC
+    wall clock), an LTZ one in the session's time zone, a TZ one with each row's own offset. Downstream (the
+    day's rule "earliest wins", dead letters written as TIMESTAMP_NTZ) compares and stores one clock."""
+    return pd.to_datetime(values, utc=True).dt.tz_localize(None)
 
 
 def person_key(frame: pd.DataFrame) -> pd.Series:

@@ -28,7 +28,21 @@ FAULT_KINDS = (
     "missing_phone",
     "token_expiry",
     "too_many_matches",
+    # replies in unusual but possible forms (http_common.transport_fault)
+    "retry_after_garbage",  # 429 whose Retry-After is neither seconds nor an HTTP-date
+    "retry_after_date",  # 429 whose Retry-After is an HTTP-date one second ahead
+    "not_utf8",  # 200 "application/json" whose bytes are not UTF-8
+    "bad_encoding",  # 200 that says Content-Encoding: gzip over a body that is not gzip
+    "huge_reply",  # 200 of 17 MiB with its Content-Length: past both clients' reply caps
+    "huge_reply_chunked",  # the same, chunked (no Content-Length: the client must count as it reads)
+    "400_plain",  # 400 with a plain-text body, not the vendor's error object (a proxy's refusal)
+    "405",  # a gateway that refuses the method: nothing to do with the request's content
+    # idiCORE login replies (a 200 that carries no usable token); rolled by the login, not the searches
+    "login_html",  # a login page
+    "login_json",  # the token wrapped in a JSON object instead of plain text
+    "login_line_break",  # a token with a line break inside (a header the HTTP library refuses to send)
 )
+LOGIN_FAULT_KINDS = frozenset({"login_html", "login_json", "login_line_break"})
 
 
 def parse_faults(spec: str | None) -> dict[str, float]:
@@ -136,8 +150,13 @@ class Behaviour:
             setattr(self, key, value)
         self.__post_init__()
 
-    def roll(self) -> str | None:
-        """The fault to inject in this request, if any (deterministic in sequence for a seed)."""
+    def roll(self, login: bool = False) -> str | None:
+        """The fault to inject in this request, if any (deterministic in sequence for a seed). A login rolls
+        only among the login faults, and only when one is set (logins do not count towards `fault_after`
+        otherwise); other requests roll among the rest."""
+        faults = {k: v for k, v in self.faults.items() if (k in LOGIN_FAULT_KINDS) == login}
+        if login and not faults:
+            return None
         with self.lock:
             self.rolled += 1
             if self.fault_after is not None and self.rolled <= self.fault_after:
@@ -146,7 +165,7 @@ class Behaviour:
                 return None
             draw = self.rng.random()
             acc = 0.0
-            for kind, share in self.faults.items():
+            for kind, share in faults.items():
                 acc += share
                 if draw < acc:
                     self.faults_injected += 1

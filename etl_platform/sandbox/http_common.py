@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import email.utils
 import threading
+import time
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 from etl_platform.sandbox.faults import Behaviour
 
+HUGE_REPLY_MIB = 17  # past the clients' caps (idiCORE 4 MiB, CCC 16 MiB)
 LOGIN_PAGE = "<!DOCTYPE html><html><head><title>Login</title></head><body><form>Sign in</form></body></html>"
 
 
@@ -52,6 +55,46 @@ async def transport_fault(behaviour: Behaviour, counters: Counters, fault: str |
         return HTMLResponse(LOGIN_PAGE, status_code=200)
     if fault == "malformed":
         return Response('{"result": [ {"truncated', status_code=200, media_type="application/json")
+    if fault == "retry_after_garbage":
+        return PlainTextResponse("Too Many Requests", status_code=429, headers={"Retry-After": "soon"})
+    if fault == "retry_after_date":
+        when = email.utils.formatdate(time.time() + 1, usegmt=True)
+        return PlainTextResponse("Too Many Requests", status_code=429, headers={"Retry-After": when})
+    if fault == "not_utf8":
+        return Response(b'{"result": "\xff\xfe\xc0"}', status_code=200, media_type="application/json")
+    if fault in ("huge_reply", "huge_reply_chunked"):
+        chunk = b" " * (1024 * 1024)
+        if fault == "huge_reply":
+            return Response(b"[" + chunk * HUGE_REPLY_MIB + b"]", status_code=200, media_type="application/json")
+
+        async def chunks():
+            yield b"["
+            for _ in range(HUGE_REPLY_MIB):
+                yield chunk
+            yield b"]"
+
+        return StreamingResponse(chunks(), status_code=200, media_type="application/json")
+    if fault == "400_plain":
+        return PlainTextResponse("Bad Request", status_code=400)
+    if fault == "405":
+        return PlainTextResponse("Method Not Allowed", status_code=405)
+    if fault == "bad_encoding":
+        headers = {"Content-Encoding": "gzip"}
+        return Response(b'{"result": []}', status_code=200, media_type="application/json", headers=headers)
+    return None
+
+
+def login_fault(counters: Counters, fault: str | None) -> Response | None:
+    """A 200 login reply that carries no usable token (LOGIN_FAULT_KINDS), or None to log in normally."""
+    if fault is None:
+        return None
+    counters.add(f"fault_{fault}")
+    if fault == "login_html":
+        return HTMLResponse(LOGIN_PAGE, status_code=200)
+    if fault == "login_json":
+        return JSONResponse({"token": "0f3a9c", "expiresIn": 900})
+    if fault == "login_line_break":
+        return Response(b"0f3a9c\r\n7d21e4", status_code=200, media_type="text/plain")
     return None
 
 

@@ -16,6 +16,7 @@ from etl_platform.sandbox.faults import Behaviour
 from etl_platform.sandbox.http_common import (
     Counters,
     control_routes,
+    login_fault,
     rate_limited,
     transport_fault,
 )
@@ -48,6 +49,8 @@ def create_app(
             body = {}
         if body.get("glba") is None or body.get("dppa") is None:
             return PlainTextResponse("glba and dppa permissible purposes are required", status_code=400)
+        if reply := login_fault(counters, behaviour.roll(login=True)):
+            return reply
         token = secrets.token_hex(24)
         tokens[token] = time.monotonic() + TOKEN_TTL_SECONDS
         return PlainTextResponse(token)

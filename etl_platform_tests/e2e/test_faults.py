@@ -1,9 +1,9 @@
 """Vendor faults through Dagster. Never a callable phone without two clear scrubs, never a lost lead, and a
 failed run leaves the previous LEAD_RESULTS partition untouched.
 
-The matrix: each of the 16 fault kinds (8 per vendor) is injected a fixed number of times (the sandbox's
-`fault_limit`) into the one step it touches, materialized with only the cheap steps before it (a committed
-partition keeps no stored frames) on top of a partition already run once: the
+The matrix: each of the 22 fault kinds (8 per vendor, and 3 odd reply forms for each) is injected a fixed
+number of times (the sandbox's `fault_limit`) into the one step it touches, materialized with only the cheap
+steps before it (a committed partition keeps no stored frames) on top of a partition already run once: the
 step must ride the faults out with exactly those retries, and the sandbox must have served exactly those
 faults. Whole partitions run only where the whole partition is the point: a vendor down, faults of every
 kind at once, a stale registry, bad credentials.
@@ -86,9 +86,13 @@ def served(sandbox, vendor: str) -> dict[str, int]:
 # --- the matrix: each kind, injected INJECTED times, into the step it touches ----------------------------
 IDICORE_KINDS = ["429", "500", "503", "slow", "drop", "malformed", "html", "token_expiry"]
 CCC_KINDS = ["429", "500", "503", "slow", "drop", "malformed", "html", "missing_phone"]
+# Replies in unusual but possible forms, for both vendors: a 429 whose Retry-After is "soon" (the old clients
+# raised ValueError: three whole-step attempts, then the day failed), bytes that are not UTF-8, a
+# Content-Encoding that lies (httpx's DecodingError escaped the CCC client). Ridden out like the others.
+ODD_REPLY_KINDS = ["retry_after_garbage", "not_utf8", "bad_encoding"]
 
 
-@pytest.mark.parametrize("kind", IDICORE_KINDS)
+@pytest.mark.parametrize("kind", IDICORE_KINDS + ODD_REPLY_KINDS)
 def test_idicore_fault_is_ridden_out_with_one_retry_per_fault(kind, fault_day, sandbox, defs, instance, cur):
     cur.execute("DELETE FROM ENRICHMENT_CACHE")  # every person is searched again
     sandbox.idicore.update(faults={kind: 1.0}, fault_limit=INJECTED)
@@ -107,7 +111,7 @@ def test_idicore_fault_is_ridden_out_with_one_retry_per_fault(kind, fault_day, s
     assert not step_retries(result), "ridden out by the client, not by a whole-step retry"
 
 
-@pytest.mark.parametrize("kind", CCC_KINDS)
+@pytest.mark.parametrize("kind", CCC_KINDS + ODD_REPLY_KINDS)
 def test_ccc_fault_is_ridden_out_with_one_retry_per_fault(kind, fault_day, sandbox, defs, instance):
     sandbox.ccc.update(faults={kind: 1.0}, fault_limit=INJECTED)
     result = run_partition(defs, instance, FAULT_DAY, steps=through("litigator_scrub"))

@@ -271,3 +271,103 @@ def test_idicore_every_search_written_is_reported_to_the_pacer(sandbox, monkeypa
     client = idicore_client(sandbox)
     asyncio.run(client.search_many(queries))
     assert len(reported) == client.stats.calls == len(queries) and client.stats.logins == 1
+
+
+# --- replies in unusual but possible forms, over real HTTP (sandbox fault kinds) -------------------------
+@pytest.mark.parametrize("fault", ["retry_after_garbage", "retry_after_date"])
+def test_idicore_429_with_an_odd_retry_after_is_ridden_out_not_a_traceback(sandbox, fault):
+    """A 429 whose Retry-After is "soon" raised ValueError out of the client (and failed the day after three
+    whole-step attempts). It is a 429 like any other: paced, retried, never opening the breaker."""
+    sandbox.idicore.update(faults={fault: 1.0}, fault_limit=3)
+    client = idicore_client(sandbox)
+    results = asyncio.run(client.search_many(people(sandbox, 8)))
+    assert all(r.ok for r in results), {r.reason for r in results if not r.ok}
+    assert client.stats.http_429 == 3 and client.stats.breaker_openings == 0
+    assert client.stats.bad_retry_after == (3 if fault == "retry_after_garbage" else 0)
+
+
+def test_ccc_429_with_a_garbage_retry_after_is_retried_not_a_traceback(sandbox):
+    sandbox.ccc.update(faults={"retry_after_garbage": 1.0}, fault_limit=1)
+    client = ccc_client(sandbox)
+    outcomes = client.scrub([*CCC_LITIGATOR_TEST_NUMBERS, CCC_CLEAR_TEST_NUMBER])
+    assert {p: str(o.status) for p, o in outcomes.items()} == {
+        "2675466417": "litigator",
+        "5039367187": "litigator",
+        "7075276405": "clear",
+    }
+    assert client.stats.http_429 == 1 and client.stats.bad_retry_after == 1 and client.stats.calls == 2
+
+
+def test_vendor_replies_that_are_not_utf8_are_bad_replies_unknown_never_clear(sandbox):
+    sandbox.idicore.update(faults={"not_utf8": 1.0})
+    sandbox.ccc.update(faults={"not_utf8": 1.0})
+    idicore = idicore_client(sandbox)
+    (result,) = asyncio.run(idicore.search_many(people(sandbox, 1)))
+    assert result.status == "failed" and result.reason == "bad_reply_not_json"
+    ccc = ccc_client(sandbox)
+    outcomes = ccc.scrub([CCC_CLEAR_TEST_NUMBER])
+    assert str(outcomes[CCC_CLEAR_TEST_NUMBER].status) == "unknown"
+    assert outcomes[CCC_CLEAR_TEST_NUMBER].reason == "ccc_bad_reply_not_json"
+
+
+def test_vendor_replies_whose_content_encoding_lies_are_errors_never_a_traceback(sandbox):
+    """ "Content-Encoding: gzip" over a body that is not gzip: httpx's DecodingError is no TransportError,
+    and it propagated out of the CCC client as a traceback."""
+    sandbox.idicore.update(faults={"bad_encoding": 1.0})
+    sandbox.ccc.update(faults={"bad_encoding": 1.0})
+    (result,) = asyncio.run(idicore_client(sandbox).search_many(people(sandbox, 1)))
+    assert result.status == "failed" and result.reason == "connection"  # aiohttp: a ClientPayloadError
+    outcomes = ccc_client(sandbox).scrub([CCC_CLEAR_TEST_NUMBER])
+    assert str(outcomes[CCC_CLEAR_TEST_NUMBER].status) == "unknown"
+    assert outcomes[CCC_CLEAR_TEST_NUMBER].reason == "ccc_bad_reply_encoding"
+
+
+@pytest.mark.parametrize("fault", ["huge_reply", "huge_reply_chunked"])
+def test_a_reply_far_larger_than_any_the_contract_describes_is_a_bad_reply(sandbox, fault):
+    """17 MiB of reply, with its length declared or chunked: read no further than the cap, a bad reply
+    (retried, then unknown), never a body held whole in memory or parsed."""
+    sandbox.idicore.update(faults={fault: 1.0})
+    sandbox.ccc.update(faults={fault: 1.0})
+    (result,) = asyncio.run(idicore_client(sandbox).search_many(people(sandbox, 1)))
+    assert result.status == "failed" and result.reason == "bad_reply_too_large"
+    outcomes = ccc_client(sandbox).scrub([CCC_CLEAR_TEST_NUMBER])
+    assert str(outcomes[CCC_CLEAR_TEST_NUMBER].status) == "unknown"
+    assert outcomes[CCC_CLEAR_TEST_NUMBER].reason == "ccc_bad_reply_too_large"
+
+
+@pytest.mark.parametrize(("fault", "kind"), [("405", "http_405"), ("400_plain", "bad_reply_400")])
+def test_idicore_refusals_that_are_not_idicores_are_failed_searches_not_rejected_leads(sandbox, fault, kind):
+    """A 405, or a 400 without idiCORE's error object, for every search: the old client called each lead
+    "rejected" (a refused query, the lead's problem), which the stage's error budget does not count, so a
+    misrouted gateway gave a day without a phone and no failure. Now each is a failed search, not retried."""
+    sandbox.idicore.update(faults={fault: 1.0})
+    client = idicore_client(sandbox)
+    results = asyncio.run(client.search_many(people(sandbox, 4)))
+    assert {(r.status, r.reason) for r in results} == {("failed", kind)}
+    assert client.stats.failed_calls == 4 and client.stats.retries == 0
+
+
+def test_idicore_login_refused_as_a_request_stops_the_batch_with_a_configuration_error(sandbox):
+    """A login answered 405 (an auth URL that points at the wrong endpoint): the early login's PermanentError
+    propagated out of search_many as it was; it is the configuration error a refused login is."""
+    stats_url = sandbox.env["IDICORE_SEARCH_URL"].replace("/search/", "/_sandbox/stats")  # GET only: 405
+    client = idicore_client(sandbox, auth_url=stats_url)
+    with pytest.raises(ConfigurationError, match="IDICORE_AUTH_URL"):
+        asyncio.run(client.search_many(people(sandbox, 2)))
+
+
+@pytest.mark.parametrize("fault", ["login_html", "login_json", "login_line_break"])
+def test_idicore_login_reply_without_a_usable_token_is_retried_as_a_bad_reply(sandbox, fault):
+    """The first two logins answer 200 with no usable token: a login page, a JSON object, a token with a
+    line break (aiohttp refuses to send such a header: a ValueError traceback out of every search). The
+    early login's failure is left to the searches; the one a search makes is a bad reply of its kind, that
+    search is retried, and every search goes out with the next, good, token."""
+    sandbox.idicore.update(faults={fault: 1.0}, fault_limit=2)
+    client = idicore_client(sandbox)
+    results = asyncio.run(client.search_many(people(sandbox, 6)))
+    assert all(r.ok for r in results), {r.reason for r in results if not r.ok}
+    kind = {"login_html": "html", "login_json": "json", "login_line_break": "token"}[fault]
+    assert client.stats.errors == {f"bad_reply_login_{kind}": 1}
+    counts = sandbox.idicore_counters.snapshot()["counts"]
+    assert counts[f"fault_{fault}"] == 2 and counts.get("unauthorized", 0) == 0
+    assert counts["logins"] == 3 and counts["searches"] == 6

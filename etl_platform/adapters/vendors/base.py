@@ -4,7 +4,9 @@ per-stage counters, and `VendorClient`, the base that wires them around every ca
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import email.utils
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -20,12 +22,16 @@ from etl_platform.core.settings import VendorCallPolicy
 
 
 class VendorError(Exception):
-    """A vendor call failed. `kind` is a short reason code safe to store and log (no PII, no secrets)."""
+    """A vendor call failed. `kind` is a short reason code safe to store and log (no PII, no secrets).
+    `bad_retry_after`: the reply carried a Retry-After no reading of which gives a pause (counted apart)."""
 
-    def __init__(self, kind: str, message: str | None = None, retry_after: float | None = None):
+    def __init__(
+        self, kind: str, message: str | None = None, retry_after: float | None = None, bad_retry_after: bool = False
+    ):
         super().__init__(message or kind)
         self.kind = kind
         self.retry_after = retry_after
+        self.bad_retry_after = bad_retry_after
 
 
 class RetryableError(VendorError):
@@ -44,14 +50,56 @@ class ConfigurationError(VendorError):
     """Credentials, allow-listing or URL are wrong: no retry helps, the run must stop and say so."""
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    if not value:
+# The longest pause a Retry-After is honoured for: the client's own wait between attempts is capped at
+# 3 x RetrySettings.backoff_max (30 s), and the idiCORE pacer pauses every worker for it. A vendor asking for
+# an hour gets 30 s and then another 429, and the call fails as rate limited once its retries are spent.
+MAX_RETRY_AFTER_SECONDS = 30.0
+_DELAY_SECONDS = re.compile(r"\d+(?:\.\d+)?")  # RFC 9110 delay-seconds (a fraction tolerated)
+
+
+class UnreadableRetryAfter(ValueError):
+    """A Retry-After that is neither delay-seconds nor an HTTP-date (nor a list of delay-seconds)."""
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """The pause a Retry-After asks for, in [0, MAX_RETRY_AFTER_SECONDS]; None when there is none.
+
+    Delay-seconds or an HTTP-date (one in the past is 0). Several headers, or one joined with commas
+    ("5, 10"), are read as the longest delay they name. Anything else (negative, "inf", garbage, text) raises
+    UnreadableRetryAfter: the reply's status still says what happened, the pause falls back to the backoff."""
+    text = (value or "").strip()
+    if not text:
         return None
+    if _DELAY_SECONDS.fullmatch(text):
+        return _capped(float(text))
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        when = None
+    if when is not None:
+        if when.tzinfo is None:  # "-0000" gives a naive datetime: HTTP-dates are always UTC
+            when = when.replace(tzinfo=dt.UTC)
+        return _capped(when.timestamp() - (time.time() if now is None else now))
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) > 1 and all(_DELAY_SECONDS.fullmatch(part) for part in parts):
+        return _capped(max(float(part) for part in parts))
+    raise UnreadableRetryAfter("Retry-After is neither delay-seconds nor an HTTP-date")
+
+
+def _capped(seconds: float) -> float:
+    # only digits reach here ("inf" and "nan" are not delay-seconds): 400 of them are float inf, capped too
+    return min(max(0.0, seconds), MAX_RETRY_AFTER_SECONDS)
+
+
+def _retry_after(headers: Mapping[str, str]) -> tuple[float | None, bool]:
+    """(pause, unreadable) from a reply's Retry-After header(s): aiohttp's headers keep repeated ones apart
+    (`getall`), httpx's `get` joins them with commas."""
+    getall = getattr(headers, "getall", None)
+    values = getall("retry-after", []) if callable(getall) else [headers.get("retry-after") or ""]
+    try:
+        return parse_retry_after(", ".join(v for v in values if v)), False
+    except UnreadableRetryAfter:
+        return None, True
 
 
 def classify_status(response: httpx.Response) -> VendorError | None:
@@ -63,12 +111,17 @@ def classify(status: int, headers: Mapping[str, str], host: str) -> VendorError 
     """Map an HTTP status to the error the clients raise; None for 2xx (any HTTP library's reply)."""
     if 200 <= status < 300:
         return None
-    if status == 429:
-        return RetryableError("http_429", "rate limited", parse_retry_after(headers.get("retry-after")))
-    if status >= 500:
-        return RetryableError(f"http_{status}", f"server error {status}", parse_retry_after(headers.get("retry-after")))
+    if status == 429 or status >= 500:
+        pause, unreadable = _retry_after(headers)
+        if status == 429:
+            return RetryableError("http_429", "rate limited", pause, bad_retry_after=unreadable)
+        return RetryableError(f"http_{status}", f"server error {status}", pause, bad_retry_after=unreadable)
     if status in (401, 403, 404):
         return ConfigurationError(f"http_{status}", f"HTTP {status} from {host}")
+    if status < 200 or 300 <= status < 400:
+        # A redirect (or an informational status as the final reply) is not an answer: the URL is wrong
+        # (http for https, a moved endpoint), and retrying or splitting the request cannot help.
+        return ConfigurationError(f"http_{status}", f"HTTP {status} from {host}: check the URL")
     return PermanentError(f"http_{status}", f"HTTP {status}")
 
 
@@ -82,7 +135,47 @@ def as_vendor_error(exc: BaseException) -> VendorError:
         return RetryableError("timeout", type(exc).__name__)
     if isinstance(exc, httpx.TransportError | aiohttp.ClientError):
         return RetryableError("connection", type(exc).__name__)
+    if isinstance(exc, httpx.DecodingError):
+        # A body its Content-Encoding does not describe (gzip that is not gzip): httpx raises it while
+        # reading the reply, outside its TransportError family. aiohttp's equivalent is a ClientPayloadError.
+        return RetryableError("bad_reply_encoding", type(exc).__name__)
     raise exc
+
+
+def too_large(limit: int) -> RetryableError:
+    return RetryableError("bad_reply_too_large", f"reply larger than {limit} bytes")
+
+
+async def read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
+    """An aiohttp reply's body, at most `limit` bytes, or RetryableError("bad_reply_too_large"): a reply
+    many times any the contract describes is not one, and reading it whole would only spend memory. A
+    declared length is checked before reading (aiohttp's own read keeps the client's CPU per search low)."""
+    length = response.content_length
+    if length is not None:
+        if length > limit:
+            raise too_large(limit)
+        return await response.read()
+    chunks, size = [], 0
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def read_capped_sync(response: httpx.Response, limit: int) -> bytes:
+    """The same for a streamed httpx reply (decoded per its Content-Encoding)."""
+    length = response.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise too_large(limit)
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @dataclass(frozen=True)
@@ -134,12 +227,15 @@ class VendorStats:
     relogins: int = 0
     breaker_openings: int = 0
     breaker_rejections: int = 0
+    bad_retry_after: int = 0  # replies whose Retry-After could not be read (the backoff was used instead)
     logins: int = 0
     max_in_flight: int = 0
     errors: dict[str, int] = field(default_factory=dict)
 
     def note_error(self, err: VendorError) -> None:
         self.errors[err.kind] = self.errors.get(err.kind, 0) + 1
+        if err.bad_retry_after:
+            self.bad_retry_after += 1
         if err.kind == "http_429":
             self.http_429 += 1
         elif err.kind == "timeout":

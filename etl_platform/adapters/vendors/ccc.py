@@ -9,6 +9,7 @@ with 400, so a 400 is bisected to isolate it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Sequence
 
@@ -22,6 +23,7 @@ from etl_platform.adapters.vendors.base import (
     VendorError,
     as_vendor_error,
     classify_status,
+    read_capped_sync,
 )
 from etl_platform.core.phones import is_valid_nanp, mask
 from etl_platform.core.settings import CCC_MAX_BATCH, VendorCallPolicy
@@ -30,17 +32,23 @@ from etl_platform.core.vendor_failures import BATCH_SPLIT, INVALID_NUMBER, REJEC
 from etl_platform.core.verdict import Litigator, ScrubOutcome
 
 log = logging.getLogger(__name__)
+# The refusals one malformed number in a batch explains (DESIGN: a 400 can fail the whole batch; 413: too
+# large), so the batch is split to isolate it. Any other 4xx fails the batch as it is.
+SPLITTABLE = frozenset({"http_400", "http_413"})
+# A reply for 10,000 phones is ~450 kB: one many times that is not a reply.
+MAX_REPLY_BYTES = 16 * 1024 * 1024
 
 
-def parse_litigator_reply(sent: Sequence[str], response: httpx.Response) -> dict[str, ScrubOutcome]:
-    """Verdicts for exactly the phones sent, or RetryableError("bad_reply_...") for the whole batch."""
-    content_type = response.headers.get("content-type", "")
-    text = response.text
-    if "html" in content_type or text.lstrip()[:1] == "<":
+def parse_litigator_reply(sent: Sequence[str], body: bytes, content_type: str = "") -> dict[str, ScrubOutcome]:
+    """Verdicts for exactly the phones sent, or RetryableError("bad_reply_...") for the whole batch.
+
+    `Phone` is an integer (the contract) or a string of ASCII digits; `IsLitigator` is JSON true or false,
+    nothing else ("true", 1 and null are errors: none of them is an affirmative "clear")."""
+    if "html" in content_type.lower() or body.lstrip()[:1] == b"<":
         raise RetryableError("bad_reply_html", "CCC answered with an HTML page (bad loginId or a proxy)")
     try:
-        payload = response.json()
-    except ValueError:
+        payload = json.loads(body)  # the encoding is JSON's own (UTF-8, -16 or -32), not a declared charset
+    except (ValueError, RecursionError):  # ValueError includes a body that is not UTF-8
         raise RetryableError("bad_reply_not_json", "CCC reply is not JSON") from None
     if not isinstance(payload, list):
         raise RetryableError("bad_reply_not_list", "CCC reply is not a JSON array")
@@ -49,15 +57,26 @@ def parse_litigator_reply(sent: Sequence[str], response: httpx.Response) -> dict
         if not isinstance(item, dict):
             raise RetryableError("bad_reply_item", "CCC reply item is not an object")
         phone, flag = item.get("Phone"), item.get("IsLitigator")
-        if isinstance(phone, bool) or not isinstance(phone, int | str) or not isinstance(flag, bool):
+        key = _phone_key(phone)
+        if key is None or not isinstance(flag, bool):
             raise RetryableError("bad_reply_types", "CCC reply item has a non-integer Phone or non-boolean flag")
-        key = f"{int(phone):010d}" if str(phone).isdigit() else str(phone)
         if key in outcomes:
             raise RetryableError("bad_reply_duplicate_phone", "CCC reply lists a phone twice")
         outcomes[key] = ScrubOutcome(Litigator.LITIGATOR if flag else Litigator.CLEAR)
     if set(outcomes) != set(sent) or len(outcomes) != len(sent):
         raise RetryableError("bad_reply_phone_mismatch", "CCC reply does not cover exactly the phones sent")
     return outcomes
+
+
+def _phone_key(phone: object) -> str | None:
+    """A reply's Phone as the 10-digit string it was sent as (an integer loses the leading zeros a valid
+    number never has), or None when it is neither a non-negative integer nor ASCII digits: a float, a
+    boolean, a punctuated or non-ASCII string ("²" is a digit to str.isdigit, not to int)."""
+    if isinstance(phone, int) and not isinstance(phone, bool) and phone >= 0:
+        return f"{phone:010d}"
+    if isinstance(phone, str) and phone.isascii() and phone.isdigit():
+        return phone.zfill(10)
+    return None
 
 
 class CccClient(VendorClient):
@@ -84,7 +103,12 @@ class CccClient(VendorClient):
     def _scrub_batch(self, http: httpx.Client, batch: list[str]) -> dict[str, ScrubOutcome]:
         try:
             return self._post_with_retries(http, batch)
-        except PermanentError:
+        except PermanentError as err:
+            if err.kind not in SPLITTABLE:
+                # Refused for a reason no number explains (405, 415, ...): splitting would only multiply the
+                # refusals and call every phone a rejected number, which is not a vendor failure.
+                self.stats.failed_calls += 1
+                return {p: ScrubOutcome(Litigator.UNKNOWN, scrub_reason(self.vendor, err.kind)) for p in batch}
             if len(batch) == 1:
                 log.warning("CCC rejected the number %s; it stays unknown (blocked)", mask(batch[0]))
                 return {batch[0]: ScrubOutcome(Litigator.UNKNOWN, scrub_reason(self.vendor, REJECTED_NUMBER))}
@@ -106,17 +130,21 @@ class CccClient(VendorClient):
 
     def _post(self, http: httpx.Client, batch: list[str]) -> dict[str, ScrubOutcome]:
         self.stats.calls += 1
+        request = {"json": {"PhoneList": ",".join(batch)}, "headers": {"loginId": self.login_id}}
         try:
-            response = http.post(self.url, json={"PhoneList": ",".join(batch)}, headers={"loginId": self.login_id})
+            with http.stream("POST", self.url, **request) as response:
+                if err := classify_status(response):
+                    if isinstance(err, ConfigurationError):
+                        raise ConfigurationError(
+                            err.kind,
+                            f"CCC answered HTTP {response.status_code}: check CCC_LOGIN_ID and CCC_LITIGATOR_URL",
+                        )
+                    raise err
+                body = read_capped_sync(response, MAX_REPLY_BYTES)
+                content_type = response.headers.get("content-type", "")
         except httpx.HTTPError as exc:
             raise as_vendor_error(exc) from None
-        if err := classify_status(response):
-            if isinstance(err, ConfigurationError):
-                raise ConfigurationError(
-                    err.kind, f"CCC answered HTTP {response.status_code}: check CCC_LOGIN_ID and CCC_LITIGATOR_URL"
-                )
-            raise err
-        outcomes = parse_litigator_reply(batch, response)
+        outcomes = parse_litigator_reply(batch, body, content_type)
         answered = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         self.answered_at.update({p: answered for p, o in outcomes.items() if o.status != Litigator.UNKNOWN})
         return outcomes

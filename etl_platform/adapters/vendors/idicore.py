@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,12 +31,14 @@ from etl_platform.adapters.vendors.base import (
     VendorError,
     as_vendor_error,
     classify,
+    read_capped,
 )
 from etl_platform.adapters.vendors.pacing import AdaptivePacer
 from etl_platform.core.contacts import MAX_EMAILS, MAX_PHONES, FoundPhone, PersonQuery, SearchResult
 from etl_platform.core.phones import normalise
 from etl_platform.core.settings import VendorCallPolicy
 from etl_platform.core.stages import LEAD_CONTACTS
+from etl_platform.core.vendor_failures import is_vendor_failure
 
 TOKEN_REFRESH_SECONDS = 12 * 60
 MAX_TOKEN_TRIES = 3  # a search sent with at most this many tokens before its attempt fails
@@ -54,8 +58,51 @@ def search_body(query: PersonQuery) -> dict:
     }
 
 
+# A person's reply is a few kB (a thousand phones would be ~200 kB): anything past this is not a reply.
+MAX_REPLY_BYTES = 4 * 1024 * 1024
+MAX_TOKEN_CHARS = 4096  # a token is sent as a header on every search: a page of text is not one
+_TOKEN = re.compile(r"[\x21-\x7e]+")  # visible ASCII: what a header value can carry (no spaces, no line breaks)
+
+
+def parse_login_reply(body: bytes, content_type: str = "") -> str:
+    """The token from a 200 login reply: the body as plain text, surrounding whitespace (a trailing newline)
+    taken off. Anything else is a RetryableError("bad_reply_login_..."), never a token: a login page or a
+    JSON object sent as `Authorization` would make every search fail as a refused query (400), blamed on
+    the leads, and a line break in it makes the HTTP library refuse to send the header at all."""
+    try:
+        token = body.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise RetryableError("bad_reply_login_token", "idiCORE login reply is not text") from None
+    if not token:
+        raise RetryableError("bad_reply_login_empty", "idiCORE login reply is empty")
+    if "html" in content_type.lower() or token.startswith("<"):
+        raise RetryableError("bad_reply_login_html", "idiCORE login answered with an HTML page, not a token")
+    if token[0] in '{["':
+        raise RetryableError("bad_reply_login_json", "idiCORE login answered JSON, not a plain-text token")
+    if len(token) > MAX_TOKEN_CHARS or not _TOKEN.fullmatch(token):
+        raise RetryableError("bad_reply_login_token", "idiCORE login reply is not a token")
+    return token
+
+
+def search_payload(body: bytes, content_type: str = "") -> object:
+    """The JSON of a 200 search reply, or RetryableError: an HTML page (a proxy's or a login page, whatever
+    its Content-Type says), and a body that is not JSON (empty, truncated, not UTF-8, nested past what the
+    parser can follow) are bad replies of their own kinds."""
+    if "html" in content_type.lower() or body.lstrip()[:1] == b"<":
+        raise RetryableError("bad_reply_html", "idiCORE answered with an HTML page")
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):  # ValueError includes a body that is not UTF-8
+        raise RetryableError("bad_reply_not_json", "idiCORE reply is not JSON") from None
+
+
 def parse_search_reply(lead_id: str, payload: object) -> SearchResult:
-    """Turn a 200 reply into a SearchResult, or raise VendorError("bad_reply_...") if it breaks contract."""
+    """Turn a 200 reply into a SearchResult, or raise VendorError("bad_reply_...") if it breaks contract.
+
+    Strict on purpose: a reply the parser cannot read whole is an error of a named kind (retried, then the
+    lead fails, never cached), never a partial "found" or "no phones". Absent optional fields (`meta`, `rank`,
+    the dates, `type`, `disconnected`) are fine; present ones of the wrong type are not. A number that is a
+    string but not a callable NANP number is the data's problem, not the reply's: dropped and counted."""
     if not isinstance(payload, dict) or not isinstance(payload.get("result"), list):
         raise RetryableError("bad_reply_no_result_list", "reply has no 'result' list")
     people = payload["result"]
@@ -64,8 +111,9 @@ def parse_search_reply(lead_id: str, payload: object) -> SearchResult:
     best = people[0]
     if not isinstance(best, dict):
         raise RetryableError("bad_reply_person", "result[0] is not an object")
-    raw_phones = best.get("phone") or []
-    raw_emails = best.get("email") or []
+    # Absent: the person has none. Present, it must be a list: `"phone": null` is not "no phones".
+    raw_phones = best.get("phone", [])
+    raw_emails = best.get("email", [])
     if not isinstance(raw_phones, list) or not isinstance(raw_emails, list):
         raise RetryableError("bad_reply_fields", "phone/email are not lists")
 
@@ -73,17 +121,25 @@ def parse_search_reply(lead_id: str, payload: object) -> SearchResult:
     disconnected = invalid = 0
     for position, entry in enumerate(raw_phones):
         if not isinstance(entry, dict):
-            invalid += 1
-            continue
-        if entry.get("disconnected") is True:
+            raise RetryableError("bad_reply_phone_entry", "a phone entry is not an object")
+        rank = _rank(entry)
+        _check_dates(entry)
+        flag = entry.get("disconnected")
+        if flag is not None and not isinstance(flag, bool):
+            raise RetryableError("bad_reply_disconnected", "a phone's 'disconnected' is not a boolean")
+        number, kind = entry.get("number"), entry.get("type")
+        if not isinstance(number, str):
+            raise RetryableError("bad_reply_phone_number", "a phone's 'number' is not a string")
+        if kind is not None and not isinstance(kind, str):
+            raise RetryableError("bad_reply_phone_type", "a phone's 'type' is not a string")
+        if flag is True:  # only JSON true drops a number; false or absent keeps it
             disconnected += 1
             continue
-        normalised = normalise(entry.get("number"))
+        normalised = normalise(number)
         if normalised.phone is None:
             invalid += 1
             continue
-        rank = _rank(entry)
-        ranked.append((rank, position, FoundPhone(normalised.phone, 0, entry.get("type"))))
+        ranked.append((rank, position, FoundPhone(normalised.phone, 0, kind)))
     ranked.sort(key=lambda item: (item[0], item[1]))
     phones: list[FoundPhone] = []
     for _, _, found in ranked:
@@ -94,8 +150,11 @@ def parse_search_reply(lead_id: str, payload: object) -> SearchResult:
 
     emails: list[tuple[float, int, str]] = []
     for position, entry in enumerate(raw_emails):
-        if isinstance(entry, dict) and isinstance(entry.get("data"), str) and "@" in entry["data"]:
-            emails.append((_rank(entry), position, entry["data"].strip().lower()))
+        if not isinstance(entry, dict) or not isinstance(entry.get("data"), str):
+            raise RetryableError("bad_reply_email_entry", "an e-mail entry is not an object with a string 'data'")
+        rank = _rank(entry)
+        if "@" in entry["data"]:
+            emails.append((rank, position, entry["data"].strip().lower()))
     emails.sort(key=lambda item: (item[0], item[1]))
     unique_emails = list(dict.fromkeys(e for _, _, e in emails))[:MAX_EMAILS]
     return SearchResult(
@@ -108,13 +167,42 @@ def parse_search_reply(lead_id: str, payload: object) -> SearchResult:
     )
 
 
-def _rank(entry: dict) -> float:
+def _meta(entry: dict) -> dict:
     meta = entry.get("meta")
-    rank = meta.get("rank") if isinstance(meta, dict) else None
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise RetryableError("bad_reply_meta", "an entry's 'meta' is not an object")
+    return meta
+
+
+def _rank(entry: dict) -> float:
+    """meta.rank (ascending is best); an entry without one goes last. A rank that is there but not a finite
+    number (a string, a boolean, NaN) is an error: sorting by it would pick the phones at random."""
+    rank = _meta(entry).get("rank")
+    if rank is None:
+        return float("inf")
     try:
-        return float(rank)
-    except (TypeError, ValueError):
-        return float("inf")  # unranked entries go last
+        value = float(rank) if isinstance(rank, int | float) and not isinstance(rank, bool) else math.nan
+    except OverflowError:  # an integer of hundreds of digits (JSON allows it): no float holds it
+        value = math.nan
+    if not math.isfinite(value):
+        raise RetryableError("bad_reply_rank", "an entry's meta.rank is not a number")
+    return value
+
+
+def _check_dates(entry: dict) -> None:
+    """meta.firstSeen/lastSeen are YYYYMMDD numbers. Not used here, but one that is something else says the
+    reply is not the one the contract describes. No calendar check: a broker's 20150000 (month unknown)
+    is still a date of the documented shape."""
+    meta = _meta(entry)
+    for key in ("firstSeen", "lastSeen"):
+        value = meta.get(key)
+        if value is None:
+            continue
+        text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        if not isinstance(text, str) or not (len(text) == 8 and text.isascii() and text.isdigit()):
+            raise RetryableError("bad_reply_dates", f"a phone's meta.{key} is not a YYYYMMDD date")
 
 
 class IdiCoreClient(VendorClient):
@@ -151,17 +239,18 @@ class IdiCoreClient(VendorClient):
                 auth=aiohttp.BasicAuth(self.client_id, self.client_secret),
                 json={"glba": "otheruse", "dppa": "none"},
             ) as response:
-                status, headers, body = response.status, response.headers, await response.read()
+                status, headers, body = response.status, response.headers, await read_capped(response, MAX_REPLY_BYTES)
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise as_vendor_error(exc) from None
         if status == 401:
             raise ConfigurationError("login_rejected", "idiCORE rejected the client id/secret (HTTP 401)")
         if err := classify(status, headers, _host(self.auth_url)):
+            if isinstance(err, PermanentError):
+                # A login refused as a request (400, 405, 422): no search can run, and retrying will not
+                # change it; the run stops and says where to look, as for refused credentials.
+                raise ConfigurationError(err.kind, f"idiCORE login answered {err}: check IDICORE_AUTH_URL")
             raise err
-        token = body.decode("utf-8", "replace").strip()
-        if not token or token.startswith("<") or " " in token:
-            raise RetryableError("bad_login_reply", "idiCORE login did not return a token")
-        return token
+        return parse_login_reply(body, headers.get("content-type", ""))
 
     async def _current_token(self, http: aiohttp.ClientSession, stale: str | None = None) -> str:
         """One login for all concurrent searches. `stale` is a token a 401 just rejected: when another worker
@@ -189,7 +278,11 @@ class IdiCoreClient(VendorClient):
                     headers={"Authorization": token},
                     trace_request_ctx=_Paced(granted),  # _session's hook tells the pacer when it is written
                 ) as response:
-                    status, headers, body = response.status, response.headers, await response.read()
+                    status, headers, body = (
+                        response.status,
+                        response.headers,
+                        await read_capped(response, MAX_REPLY_BYTES),
+                    )
             except (aiohttp.ClientError, TimeoutError) as exc:
                 raise as_vendor_error(exc) from None
             if status == 401:
@@ -202,7 +295,10 @@ class IdiCoreClient(VendorClient):
                         granted = await self.pacer.wait()
                 continue
             if status == 400:
-                code = _error_code(body)
+                if (code := _error_code(body)) is None:
+                    # Not idiCORE's error object (a proxy's page, a body we cannot read): nothing says the
+                    # query was refused, so it is a failed call, counted, never the lead's problem.
+                    raise PermanentError("bad_reply_400", "idiCORE answered 400 without an error code")
                 raise PermanentError(f"idicore_{code}", f"idiCORE refused the query: {code}")
             if status == 403:
                 raise ConfigurationError("http_403", "idiCORE answered 403: this IP is not allow-listed")
@@ -211,11 +307,7 @@ class IdiCoreClient(VendorClient):
                     # The quota is shared: every worker pauses for Retry-After (a repeated wave also slows).
                     self.pacer.rate_limited(err.retry_after)
                 raise err
-            try:
-                payload = json.loads(body)
-            except ValueError:  # includes a body that is not UTF-8
-                raise RetryableError("bad_reply_not_json", "idiCORE reply is not JSON") from None
-            return parse_search_reply(query.lead_id, payload)
+            return parse_search_reply(query.lead_id, search_payload(body, headers.get("content-type", "")))
         # Fresh tokens refused again and again: retry later (with backoff), do not loop here.
         raise RetryableError("http_401_after_relogin", "idiCORE refused fresh tokens")
 
@@ -237,7 +329,12 @@ class IdiCoreClient(VendorClient):
         except ConfigurationError:
             raise
         except PermanentError as err:
-            return SearchResult(query.lead_id, "rejected", reason=err.kind)
+            if not is_vendor_failure(err.kind):  # idiCORE refused this query (TooManyMatches): the lead's
+                return SearchResult(query.lead_id, "rejected", reason=err.kind)
+            # Any other refusal (405, 422, a 400 without an error code) says nothing about this lead: a
+            # failed search, counted against VENDOR_MAX_ERROR_SHARE, not retried (it would not change).
+            self.stats.failed_calls += 1
+            return SearchResult(query.lead_id, "failed", reason=err.kind)
         except VendorError as err:
             self.stats.failed_calls += 1
             return SearchResult(query.lead_id, "failed", reason=err.kind)
@@ -343,9 +440,18 @@ def _host(url: str) -> str:
     return url.split("://", 1)[-1].split("/", 1)[0]
 
 
-def _error_code(body: bytes) -> str:
+_ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+
+
+def _error_code(body: bytes) -> str | None:
+    """A 400's `error.code` ("TooManyMatches"), or None when the body is not idiCORE's error object. The code
+    becomes an error kind, stored and logged: only an identifier-like code is taken, never free text that
+    may quote the query (such a code is "BadRequest": idiCORE did refuse it)."""
     try:
-        code = json.loads(body).get("error", {}).get("code")
-    except (ValueError, AttributeError):
-        code = None
-    return str(code) if code else "BadRequest"
+        error = json.loads(body)["error"]
+        code = error["code"]
+    except (ValueError, TypeError, KeyError, IndexError, RecursionError):
+        return None
+    if not isinstance(error, dict):
+        return None
+    return code if isinstance(code, str) and _ERROR_CODE.fullmatch(code) else "BadRequest"

@@ -7,7 +7,7 @@ import pandas as pd
 
 from etl_platform.adapters.warehouse import Warehouse
 from etl_platform.core.late_leads import DayView, late_leads, views_by_day
-from etl_platform.core.leads import LEAD_COLUMNS, day_bounds, prefilter
+from etl_platform.core.leads import LEAD_COLUMNS, day_bounds, prefilter, utc_wall_clock
 from etl_platform.core.settings import Settings
 from etl_platform.core.stages import LEADS_SOURCE, NEW_LEADS, RAW_LEADS, StageRecord
 from etl_platform.defs.asset_info import asset_info, row_counts
@@ -73,6 +73,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             view = views_by_day(session.rows("lead_day_digests", day_bounds(day))).get(day, DayView.empty())
             leads = session.frame("extract_leads", day_bounds(day))
         leads = leads.reindex(columns=LEAD_COLUMNS)
+        leads["CREATED_AT"] = utc_wall_clock(leads["CREATED_AT"])
         late = late_leads(seen_views(context.instance, [day]).get(day), view)
         record.add(rows_out=len(leads), late_leads=late, **view.as_metadata())
         context.log.info("extracted %d leads", len(leads))
@@ -101,7 +102,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             start, end = day_bounds(day)
             # Only days that are partitions count as earlier: a lead first seen before ETL_PARTITIONS_START
             # has no partition to deliver it, so the first partition that sees it does.
-            first_day = dt.datetime.combine(settings.partitions_start, dt.time())
+            first_day = day_bounds(settings.partitions_start)[0]
             window = max(start - dt.timedelta(days=settings.lead_lookback_days), first_day)
             earlier = {row[0] for row in session.rows("earlier_leads", [start, end, window, start])}
         result = prefilter(raw_leads, earlier)
