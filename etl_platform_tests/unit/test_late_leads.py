@@ -61,7 +61,7 @@ def test_the_window_is_the_whole_days_before_today_from_the_first_partition():
     assert ll.window(today, 3, dt.date(2026, 1, 1)) == [D2, D3, D4]
     assert ll.window(today, 30, D3) == [D3, D4], "no day before the first partition"
     assert ll.window(D1, 7, D1) == []
-    assert ll.bounds([D3, D2]) == [dt.datetime(2026, 5, 11), dt.datetime(2026, 5, 13)]
+    assert ll.bounds([D3, D2]) == [dt.datetime(2026, 5, 11, tzinfo=dt.UTC), dt.datetime(2026, 5, 13, tzinfo=dt.UTC)]
 
 
 def test_a_run_key_per_day_and_state_of_its_rows():
