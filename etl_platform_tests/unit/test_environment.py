@@ -88,3 +88,52 @@ def test_an_exported_warehouse_is_never_completed_from_a_dotenv(project, monkeyp
     assert os.environ["ETL_SCHEDULE_TIME"] == "07:00", "other settings still come from the file"
     warning = capsys.readouterr().err
     assert "SNOWFLAKE_HOST, SNOWFLAKE_PASSWORD" in warning and "sandbox-password" not in warning
+
+
+def test_each_project_folder_gets_its_own_sandbox_instance_database(tmp_path):
+    one, two = tmp_path / "clone-a", tmp_path / "clone-b"
+    assert environment.sandbox_database_name(one) == environment.sandbox_database_name(one), "deterministic"
+    assert environment.sandbox_database_name(one) != environment.sandbox_database_name(two)
+    assert environment.sandbox_database_name(one).startswith("etl_platform_")
+
+
+def _clean_env(monkeypatch, *names):
+    for name in ("SNOWFLAKE_ACCOUNT", "DAGSTER_HOME", "DAGSTER_COMPUTE_LOG_DIR", "SANDBOX_DAYS", *names):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_the_sandbox_defaults_name_the_folders_database_and_start_partitions_on_the_first_seeded_day(
+    project, monkeypatch
+):
+    import datetime as dt
+
+    (project / ".env.example").write_text(
+        "SNOWFLAKE_ACCOUNT=sandbox\nDAGSTER_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/etl_platform\n"
+        "ETL_PARTITIONS_START=2026-01-01\nSANDBOX_DAYS=7\n"
+    )
+    _clean_env(monkeypatch, "DAGSTER_POSTGRES_URL", "ETL_PARTITIONS_START")
+    environment.load_env(project)
+    name = environment.sandbox_database_name(project)
+    assert os.environ["DAGSTER_POSTGRES_URL"] == f"postgresql://postgres@127.0.0.1:5432/{name}"
+    first = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=7)
+    assert os.environ["ETL_PARTITIONS_START"] == first.isoformat()
+
+
+def test_an_exported_or_dotenv_database_and_partition_start_are_kept(project, monkeypatch):
+    (project / ".env.example").write_text(
+        "DAGSTER_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/etl_platform\nETL_PARTITIONS_START=2026-01-01\n"
+    )
+    _clean_env(monkeypatch)
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/mine")
+    monkeypatch.setenv("ETL_PARTITIONS_START", "2025-06-01")
+    environment.load_env(project)
+    assert os.environ["DAGSTER_POSTGRES_URL"].endswith("/mine") and os.environ["ETL_PARTITIONS_START"] == "2025-06-01"
+
+    for name in ("DAGSTER_POSTGRES_URL", "ETL_PARTITIONS_START"):
+        monkeypatch.delenv(name)
+    (project / ".env").write_text(
+        "DAGSTER_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/etl_platform\nETL_PARTITIONS_START=2026-01-01\n"
+    )
+    environment.load_env(project)
+    assert os.environ["DAGSTER_POSTGRES_URL"].endswith("/etl_platform"), "a .env is the team's own setting"
+    assert os.environ["ETL_PARTITIONS_START"] == "2026-01-01"
