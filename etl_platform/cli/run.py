@@ -69,8 +69,7 @@ def check_partition(day: dt.date) -> str:
     if not first <= day < today:
         last = today - dt.timedelta(days=1)
         raise click.BadParameter(
-            f"{day} is not a daily partition: they run from {first} (ETL_PARTITIONS_START) to yesterday ({last}, "
-            "UTC)",
+            f"{day} is not a daily partition: they run from {first} (ETL_PARTITIONS_START) to yesterday ({last}, UTC)",
             param_hint="--partition",
         )
     return day.isoformat()
