@@ -17,6 +17,7 @@ from etl_platform.cli.environment import (
     ensure_postgres_database,
     materialize_args,
     run_dagster,
+    sandbox_first_day,
 )
 from etl_platform.cli.sandbox import check_profile, run_profile, sandbox_start
 from etl_platform.cli.trace import print_trace
@@ -68,6 +69,14 @@ def check_partition(day: dt.date) -> str:
     today = dt.datetime.now(dt.UTC).date()
     if not first <= day < today:
         last = today - dt.timedelta(days=1)
+        if day < first and uses_sandbox() and first == sandbox_first_day(os.environ, {}):
+            # the start is the sandbox default's (environment.sandbox_defaults): say how to reach earlier days
+            first_text = f"{first} (the sandbox's first day: today - SANDBOX_DAYS; a larger SANDBOX_DAYS and "
+            first_text += "`etl-platform sandbox restart` seed earlier days)"
+            raise click.BadParameter(
+                f"{day} is not a daily partition: they run from {first_text} to yesterday ({last}, UTC)",
+                param_hint="--partition",
+            )
         raise click.BadParameter(
             f"{day} is not a daily partition: they run from {first} (ETL_PARTITIONS_START) to yesterday ({last}, UTC)",
             param_hint="--partition",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import click
@@ -19,9 +21,13 @@ def sandbox_pid() -> int | None:
     try:
         pid = int(pid_file.read_text())
         os.kill(pid, 0)
-        return pid
-    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+    except (OSError, ValueError):  # no pid file, no such process
         return None
+    # A sandbox this process started and stopped stays a zombie until reaped: it is not running.
+    with contextlib.suppress(OSError, IndexError):  # no /proc (not Linux): os.kill said it runs
+        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return None
+    return pid
 
 
 def check_profile(profile: str | None) -> None:
@@ -73,6 +79,15 @@ def active_profile(environ=os.environ) -> str:
     return "; ".join(f"{name} {text}" for name, text in described.items())
 
 
+def _profile_or_why() -> str:
+    import httpx
+
+    try:
+        return active_profile()
+    except (httpx.HTTPError, KeyError, ValueError) as err:
+        return f"unknown (the vendors did not answer: {type(err).__name__})"
+
+
 def apply_profile(profile: str, environ=os.environ) -> str:
     """Switch the running sandbox's vendors to `profile` at run time (their /_sandbox/config), without the
     restart and re-seeding a new sandbox costs; the profile now active, as active_profile says."""
@@ -99,6 +114,18 @@ def _served_elsewhere() -> list[int] | None:
     return ports if all(port_open(port) for port in ports) else None
 
 
+def _days_missing() -> tuple[str, str] | None:
+    """(the first day the running sandbox holds, the first day SANDBOX_DAYS asks for) when it holds fewer."""
+    from etl_platform.cli.environment import sandbox_first_day
+
+    try:
+        held = (SANDBOX_ROOT / "seeded-from").read_text().strip()
+    except FileNotFoundError:
+        return None
+    wanted = sandbox_first_day(os.environ, {}).isoformat()
+    return (held, wanted) if wanted < held else None
+
+
 def sandbox_start(profile: str | None = None, timeout: float = 120) -> None:
     """Start the sandbox in the background unless it already runs; wait until it is seeded. The child gets
     this process's environment (`.env` already merged), so the sandbox needs no command-line layer.
@@ -108,6 +135,10 @@ def sandbox_start(profile: str | None = None, timeout: float = 120) -> None:
     if profile is not None:
         env["SANDBOX_FAULTS"] = "" if profile in ("none", "realistic") else profile
     pid = sandbox_pid()
+    if pid and (SANDBOX_ROOT / "ready").exists() and (missing := _days_missing()):
+        click.echo(f"the sandbox holds the days from {missing[0]}, SANDBOX_DAYS asks from {missing[1]}: restarting it")
+        sandbox_stop()
+        pid = None
     if pid and (SANDBOX_ROOT / "ready").exists():
         active = active_profile() if profile is None else apply_profile(profile)
         click.echo(f"sandbox fault profile {active} (sandbox already running, pid {pid})")
@@ -164,5 +195,5 @@ def command(action: str, profile: str | None) -> None:
         sandbox_start(profile)
     else:
         pid = sandbox_pid()
-        click.echo(f"sandbox running (pid {pid})" if pid else "sandbox not running")
+        click.echo(f"sandbox running (pid {pid}), fault profile {_profile_or_why()}" if pid else "sandbox not running")
         raise SystemExit(0 if pid else 1)

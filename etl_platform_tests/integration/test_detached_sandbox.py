@@ -5,6 +5,7 @@ the sandbox stops both: no orphan keeps a port."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -97,6 +98,15 @@ def test_a_fault_profile_does_not_outlive_its_run(tmp_path, monkeypatch, capsys)
             json={"PhoneList": "2675466417"},
         )
         assert scrub.status_code == 200 and scrub.json()[0]["IsLitigator"] is True
+
+        # More days asked for than the running sandbox holds: the partitions start there, so it is restarted
+        # to seed them rather than left to serve empty days.
+        monkeypatch.setenv("SANDBOX_DAYS", "1")
+        cli_sandbox.sandbox_start(cli_sandbox.run_profile(None))
+        assert "restarting it" in capsys.readouterr().out
+        first_day = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+        assert (tmp_path / "sandbox" / "seeded-from").read_text() == first_day.isoformat()
+        assert cli_sandbox.sandbox_pid() not in (None, pid)
     finally:
         cli_sandbox.sandbox_stop()
     deadline = time.monotonic() + 30

@@ -117,6 +117,11 @@ def test_the_sandbox_defaults_name_the_folders_database_and_start_partitions_on_
     assert os.environ["DAGSTER_POSTGRES_URL"] == f"postgresql://postgres@127.0.0.1:5432/{name}"
     first = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=7)
     assert os.environ["ETL_PARTITIONS_START"] == first.isoformat()
+    # what every Dagster process started from here (code server, run worker, daemon) builds its partitions from
+    from etl_platform.core.settings import Settings
+    from etl_platform.defs.partitions import daily_partitions
+
+    assert daily_partitions(Settings.from_env(os.environ)).start.date() == first
 
 
 def test_an_exported_or_dotenv_database_and_partition_start_are_kept(project, monkeypatch):
