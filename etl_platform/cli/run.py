@@ -222,10 +222,17 @@ def run_with_progress(args: list[str], partition: str, log_file: Path) -> int:
     return proc.returncode
 
 
-def materialize_partition(partition: str, verbose: bool = False) -> int:
+def announce() -> None:
+    """Where the run writes and records: said before anything is written."""
+    click.echo(f"warehouse target: {describe_target(os.environ)}")
+    click.echo(f"Dagster instance: {describe_instance(os.environ)}")
+
+
+def materialize_partition(partition: str, verbose: bool = False, announced: bool = False) -> int:
     """The plain Dagster CLI for one partition of the daily assets, then the run's trace."""
     log_file = None if verbose else LOGS / f"run-{partition}.log"
-    click.echo(f"warehouse target: {describe_target(os.environ)}")
+    if not announced:
+        announce()
     click.echo(f"materializing {partition} with `dagster asset materialize` (event log: {log_file or 'console'})")
     started = time.perf_counter()
     if log_file is None:
@@ -269,9 +276,9 @@ def command(partition: dt.datetime, profile: str | None, skip_registry: bool, ve
         sandbox_start(run_profile(profile))
     elif profile is not None:
         raise click.BadParameter("fault profiles apply to the local sandbox only", param_hint="--profile")
-    click.echo(f"Dagster instance: {describe_instance(os.environ)}")
+    announce()  # the first line off the sandbox: the target
     ensure_postgres_database(os.environ["DAGSTER_POSTGRES_URL"])
     ensure_pools()
     if not skip_registry and (code := load_registry(verbose)):
         sys.exit(code)
-    sys.exit(materialize_partition(partition, verbose))
+    sys.exit(materialize_partition(partition, verbose, announced=True))
