@@ -68,17 +68,16 @@ def check_partition(day: dt.date) -> str:
     first = Settings.from_env(os.environ).partitions_start
     today = dt.datetime.now(dt.UTC).date()
     if not first <= day < today:
-        last = today - dt.timedelta(days=1)
+        where = f"{first} (ETL_PARTITIONS_START)"
         if day < first and uses_sandbox() and first == sandbox_first_day(os.environ, {}):
             # the start is the sandbox default's (environment.sandbox_defaults): say how to reach earlier days
-            first_text = f"{first} (the sandbox's first day: today - SANDBOX_DAYS; a larger SANDBOX_DAYS and "
-            first_text += "`etl-platform sandbox restart` seed earlier days)"
-            raise click.BadParameter(
-                f"{day} is not a daily partition: they run from {first_text} to yesterday ({last}, UTC)",
-                param_hint="--partition",
+            where = (
+                f"{first} (the sandbox's first day, today - SANDBOX_DAYS; with a larger SANDBOX_DAYS exported, the "
+                "sandbox is restarted to seed the earlier days)"
             )
+        last = today - dt.timedelta(days=1)
         raise click.BadParameter(
-            f"{day} is not a daily partition: they run from {first} (ETL_PARTITIONS_START) to yesterday ({last}, UTC)",
+            f"{day} is not a daily partition: they run from {where} to yesterday ({last}, UTC)",
             param_hint="--partition",
         )
     return day.isoformat()
