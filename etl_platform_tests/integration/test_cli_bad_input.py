@@ -24,6 +24,12 @@ CASES = [
     (["run", "--partition", "2099-01-01"], {}, "is not a daily partition"),
     # today is not a partition yet: the message names yesterday's date, not today's
     (["run", "--partition", TODAY.isoformat()], {}, f"to yesterday ({TODAY - dt.timedelta(days=1)}, UTC)"),
+    # on the sandbox, whose partitions start on its first seeded day: how to reach earlier days
+    (
+        ["run", "--partition", str(TODAY - dt.timedelta(days=30))],
+        {"ETL_PARTITIONS_START": str(TODAY - dt.timedelta(days=7)), "SANDBOX_DAYS": "7"},
+        "with a larger SANDBOX_DAYS exported, the sandbox is restarted to seed the earlier days",
+    ),
     (["run", "--partition", "yesterday"], {}, "Invalid value for '--partition'"),
     (["run", "--profile", "bogus"], {}, "unknown fault kind 'bogus'"),
     (["sandbox", "start", "--profile", "bogus"], {}, "unknown fault kind 'bogus'"),
