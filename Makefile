@@ -64,7 +64,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 
-## The Dagster UI on the sandbox: http://127.0.0.1:3000
+## The Dagster UI on the sandbox: http://127.0.0.1:3000 (Ctrl-C stops the UI, its daemon and code server)
 dev: install
 	./scripts/ensure_postgres.sh
 	$(BIN)/etl-platform dev

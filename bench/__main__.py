@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
+import os
 import sys
 from pathlib import Path
 
 from bench.harness import PROJECT_ROOT, machine, render, write_json
 from etl_platform.cli.environment import load_env
+from etl_platform.core.settings import Settings
 
 BENCHMARKS = ("e2e", "overhead", "scale", "client", "dnc", "startup", "sizes", "backfill")
 
@@ -36,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         importlib.import_module("bench.pipeline").plot_sizes_from(args.plot_sizes)
         return 0
     names = args.names or list(BENCHMARKS)
+    # The benchmarks run fixed days (e.g. bench/pipeline.py BENCH_DAY), not the sandbox's last SANDBOX_DAYS: keep
+    # the code's partitions start, which load_env's sandbox defaults would move to the sandbox's first day.
+    os.environ.setdefault("ETL_PARTITIONS_START", Settings.model_fields["partitions_start"].default.isoformat())
     load_env()  # the PostgreSQL URL and defaults; each benchmark sets its own sandbox endpoints
     if args.profile:
         from bench import stack

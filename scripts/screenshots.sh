@@ -34,7 +34,8 @@ PY
 
 $BIN/etl-platform dev --port "$PORT" >run-logs/screenshots-ui.log 2>&1 &
 UI=$!
-trap 'kill $UI 2>/dev/null; pkill -f "dagster dev .* -p $PORT" 2>/dev/null || true' EXIT
+# SIGTERM stops `etl-platform dev` and every process it started (webserver, daemon, code server)
+trap 'kill $UI 2>/dev/null; wait $UI 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do
     curl -fs "http://127.0.0.1:$PORT/server_info" >/dev/null && break
     sleep 1

@@ -3,6 +3,7 @@ synchronous range in this process for small ranges."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -10,7 +11,13 @@ import sys
 
 import click
 
-from etl_platform.cli.environment import ensure_pools, ensure_postgres_database, run_dagster, workspace_file
+from etl_platform.cli.environment import (
+    DAGSTER_CWD,
+    ensure_pools,
+    ensure_postgres_database,
+    run_dagster,
+    workspace_file,
+)
 from etl_platform.core.stages import DAILY_JOB
 
 MAX_PARALLEL = 4  # the etl/parallel tag limits configured in dagster.yaml
@@ -52,22 +59,32 @@ def submit(start: dt.date, end: dt.date, parallel: int) -> int:
     return code
 
 
-def run_synchronously(start: dt.date, end: dt.date) -> int:
-    """Each day in order, in this process, recorded in the instance like any run (small ranges)."""
+def run_synchronously(start: dt.date, end: dt.date, verbose: bool = False) -> int:
+    """Each day in order, in this process, recorded in the instance like any run (small ranges). Dagster's
+    event log (DEBUG, every event) goes to a file in run-logs/ as `etl-platform run` keeps it, the console
+    gets one line per day; --verbose shows the event log on the console instead."""
     import dagster as dg
 
     from etl_platform.core.settings import Settings
     from etl_platform.definitions import build_definitions
 
+    log_file = None if verbose else DAGSTER_CWD / f"backfill-{start}-{end}.log"
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        print(f"running {start} to {end} in this process; Dagster's event log: {log_file}", flush=True)
     defs = build_definitions(Settings.from_env(os.environ), os.environ)
     job = defs.resolve_job_def(DAILY_JOB)
     failed = []
     with dg.DagsterInstance.get() as instance:
         for day in days_between(start, end):
-            result = job.execute_in_process(
-                partition_key=day, instance=instance, raise_on_error=False, tags={"etl/backfill": "synchronous"}
-            )
-            print(f"{day}: {'SUCCESS' if result.success else 'FAILURE'} (run {result.run_id})")
+            # Dagster's console logger writes to whatever sys.stderr is at each message: the file, here.
+            with contextlib.ExitStack() as stack:
+                if log_file is not None:
+                    stack.enter_context(contextlib.redirect_stderr(stack.enter_context(open(log_file, "a"))))
+                result = job.execute_in_process(
+                    partition_key=day, instance=instance, raise_on_error=False, tags={"etl/backfill": "synchronous"}
+                )
+            print(f"{day}: {'SUCCESS' if result.success else 'FAILURE'} (run {result.run_id})", flush=True)
             if not result.success:
                 failed.append(day)
     if failed:
@@ -86,7 +103,8 @@ def run_synchronously(start: dt.date, end: dt.date) -> int:
     help="partitions at once (the etl/parallel limits in dagster.yaml)",
 )
 @click.option("--sync", is_flag=True, help="run the days one after another in this process")
-def command(start: dt.datetime, end: dt.datetime, parallel: int, sync: bool) -> None:
+@click.option("--verbose", is_flag=True, help="with --sync: show Dagster's event log on the console")
+def command(start: dt.datetime, end: dt.datetime, parallel: int, sync: bool, verbose: bool) -> None:
     """A range of partitions: a daemon-run Dagster backfill, or --sync in this process."""
     from etl_platform.cli.run import check_partition
 
@@ -96,5 +114,5 @@ def command(start: dt.datetime, end: dt.datetime, parallel: int, sync: bool) -> 
     check_partition(end.date())
     ensure_postgres_database(os.environ["DAGSTER_POSTGRES_URL"])
     if sync:
-        sys.exit(run_synchronously(start.date(), end.date()))
+        sys.exit(run_synchronously(start.date(), end.date(), verbose))
     sys.exit(submit(start.date(), end.date(), parallel))

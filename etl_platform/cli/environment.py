@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import os
 import subprocess
 from pathlib import Path
@@ -88,6 +90,8 @@ def load_env(root: Path = PROJECT_ROOT) -> Path | None:
                 "export them too if they are meant",
                 err=True,
             )
+    if source is not None and source.name == SANDBOX_DEFAULTS:
+        values = sandbox_defaults(root, values, os.environ)
     for key, value in values.items():
         if key not in os.environ:
             os.environ[key] = value
@@ -103,6 +107,43 @@ def default_dagster_home(root: Path = PROJECT_ROOT) -> Path:
     """The checkout's instance folder; an installed wheel has none: the folder the command runs in."""
     folder = root / INSTANCE_FOLDER
     return folder if (folder / "dagster.yaml").is_file() else root
+
+
+def sandbox_database_name(root: Path) -> str:
+    """The instance database of a checkout on the sandbox defaults: one per project folder, so two clones on one
+    machine do not see each other's runs and learned baselines. Deterministic: the same folder always gets the
+    same database (its history survives), and PostgreSQL's identifier rules are met (lower case, < 63)."""
+    digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:8]
+    return f"etl_platform_{digest}"
+
+
+def sandbox_first_day(environ, values: dict[str, str], today: dt.date | None = None) -> dt.date:
+    """The first day the sandbox seeds: it holds today and the SANDBOX_DAYS days before (runner.seed_leads)."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    days = environ.get("SANDBOX_DAYS") or values.get("SANDBOX_DAYS") or "7"
+    return today - dt.timedelta(days=int(days))
+
+
+def sandbox_defaults(root: Path, values: dict[str, str], environ, today: dt.date | None = None) -> dict[str, str]:
+    """The sandbox defaults with the two values that depend on the folder and the day. Only these defaults are
+    rewritten: a DAGSTER_POSTGRES_URL or ETL_PARTITIONS_START exported (or set in a `.env`) is the user's.
+    - the instance database is the folder's own (sandbox_database_name);
+    - the daily partitions start on the sandbox's first seeded day, not on the production start: the sandbox
+      holds a week, and every asset showed ~330 missing partitions in red. Every Dagster process of a command
+      (code server, run worker, daemon) inherits this process's environment, so all see the same start."""
+    values = dict(values)
+    if "DAGSTER_POSTGRES_URL" not in environ and values.get("DAGSTER_POSTGRES_URL"):
+        url = urlparse(values["DAGSTER_POSTGRES_URL"])
+        values["DAGSTER_POSTGRES_URL"] = url._replace(path=f"/{sandbox_database_name(root)}").geturl()
+    if "ETL_PARTITIONS_START" not in environ:
+        values["ETL_PARTITIONS_START"] = sandbox_first_day(environ, values, today).isoformat()
+    return values
+
+
+def describe_instance(environ) -> str:
+    """Which instance database a command uses (no credentials)."""
+    url = urlparse(environ.get("DAGSTER_POSTGRES_URL") or "")
+    return f"PostgreSQL database {url.path.lstrip('/') or '?'} at {url.hostname}:{url.port or 5432}"
 
 
 def instance_db_problem(url: str | None, timeout: int = 5) -> str | None:

@@ -229,6 +229,20 @@ def probe_idicore(environ) -> tuple[str, str]:
     return UP, "login succeeded (no billed search)"
 
 
+def _vendor_outage(vendor: str, kind: str | None) -> str | None:
+    """The line for a vendor that answered but is down or slowing us (5xx, 429): its side, not a wrong key or
+    URL, so the login and URL are not what to check; None for any other failure."""
+    kind = kind or ""
+    if kind.startswith("http_5"):
+        return (
+            f"{vendor} answered HTTP {kind[5:]} (a server error on its side, not a key or URL problem): it is down or "
+            "overloaded; runs fail closed until it answers, try again later"
+        )
+    if kind == "http_429":
+        return f"{vendor} answered HTTP 429 (rate limited): slow down or try again later"
+    return None
+
+
 def probe_ccc(environ) -> tuple[str, str]:
     from etl_platform.adapters.vendors.ccc import CccClient
 
@@ -243,6 +257,10 @@ def probe_ccc(environ) -> tuple[str, str]:
         return UP, "documented test number came back flagged: key and contract OK"
     if str(outcome.status) == "clear":
         return DOWN, "documented litigator test number came back clear: the reply breaks the contract"
+    from etl_platform.core.vendor_failures import kind_of
+
+    if outage := _vendor_outage("CCC", kind_of(outcome.reason, LITIGATOR_SCRUB.vendor)):
+        return DOWN, outage
     return DOWN, f"no verdict for the test number ({outcome.reason}): check CCC_LOGIN_ID and CCC_LITIGATOR_URL"
 
 
@@ -293,8 +311,10 @@ def probe_pools(environ) -> tuple[str, str]:
                 if run is None or run.is_finished:
                     status = WARN
                 holders.append(f"run {slot.run_id[:8]} ({run.status.value if run else 'deleted'})")
-            part = f"{pool} {len(info.claimed_slots)}/{info.slot_count}"
-            part += f" held by {', '.join(holders)}" if holders else " free"
+            # "idicore 0/1 free" read as "no slot free": say how many are free, of how many.
+            free = max(info.slot_count - len(info.claimed_slots), 0)
+            part = f"{pool}: {free} of {info.slot_count} slot{'' if info.slot_count == 1 else 's'} free"
+            part += f", held by {', '.join(holders)}" if holders else ""
             if waiting := len(set(info.pending_run_ids)):
                 part += f", {waiting} run(s) waiting"
             parts.append(part)

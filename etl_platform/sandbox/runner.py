@@ -344,6 +344,9 @@ def serve_forever(root: Path) -> None:
         time.sleep(0.05)
     seeded = sandbox.seed_leads()
     sandbox.write_registry()
+    # The first day it holds: `etl-platform run`/`dev` restart a sandbox that holds fewer days than SANDBOX_DAYS
+    # now asks for (the partitions start there, environment.sandbox_defaults), rather than run empty days.
+    (root / "seeded-from").write_text(min(seeded))
     log.info(
         "sandbox up: snowflake:%s idicore:%s ccc:%s; leads per day %s",
         settings.snowflake_port,

@@ -9,6 +9,7 @@ import time
 import dagster as dg
 from dagster._core.execution.backfill import BulkActionStatus
 
+from etl_platform.cli.environment import DAGSTER_CWD
 from etl_platform_tests.helpers import cli, cli_in_process, results_for
 
 DAYS = [dt.date(2026, 3, 22), dt.date(2026, 3, 23)]
@@ -58,6 +59,11 @@ def test_synchronous_range_and_overlapping_rerun_leave_one_clean_result_per_day(
     sandbox.seed_leads(days, per_day=30)
     first = cli_in_process("backfill", "--start", days[0].isoformat(), "--end", days[1].isoformat(), "--sync")
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    # Dagster's DEBUG event log stays in run-logs/, as `etl-platform run` keeps it: one line per day here
+    assert "STEP_START" not in first.stdout + first.stderr, first.stderr[-2000:]
+    assert f"{days[0]}: SUCCESS" in first.stdout and f"{days[1]}: SUCCESS" in first.stdout
+    log_file = DAGSTER_CWD / f"backfill-{days[0]}-{days[1]}.log"
+    assert str(log_file) in first.stdout and "STEP_START" in log_file.read_text()
     snapshot = {d: [(r["LEAD_ID"], r["PHONE"], r["CALLABLE"]) for r in results_for(warehouse, d)] for d in days[:2]}
     # An overlapping range (day 2 again, plus day 3), as a second backfill or the schedule would run it.
     second = cli_in_process("backfill", "--start", days[1].isoformat(), "--end", days[2].isoformat(), "--sync")

@@ -3,6 +3,7 @@ environment; `etl-platform trace` then reads the run back from the instance."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 
@@ -10,7 +11,7 @@ import dagster as dg
 
 from etl_platform.cli.environment import dagster_bin, materialize_args
 from etl_platform_tests.conftest import DAY2
-from etl_platform_tests.helpers import cli, results_for
+from etl_platform_tests.helpers import cli, cli_in_process, results_for
 
 
 def test_dagster_cli_materializes_a_partition_and_trace_reads_it(
@@ -45,3 +46,28 @@ def test_dagster_cli_materializes_a_partition_and_trace_reads_it(
     assert f"{delivered} records saved ({len(rows)} rows," in report.stdout, "the trace reads the upload's figures"
     secrets = ("sandbox-secret", "sandbox-password", "sandbox-login")
     assert not any(s in result.stdout + result.stderr + report.stdout for s in secrets)
+
+
+def test_run_says_its_fault_profile_shows_progress_and_the_profile_does_not_outlive_the_run(
+    sandbox, dagster_home, instance, registry_loaded, warehouse
+):
+    """`make run PROFILE=down` printed nothing for minutes, then a Dagster stack trace before the trace; a plain
+    `make run` afterwards reused the sandbox with the vendors still down."""
+    day = dt.date(2026, 5, 11)
+    sandbox.seed_leads([day], per_day=20)
+    down = cli_in_process("run", "--partition", day.isoformat(), "--profile", "down", "--skip-registry")
+    assert down.returncode != 0
+    lines = down.stdout.splitlines()
+    assert lines[0].startswith("sandbox fault profile down: FAULTS ON (503 on 100% of requests)"), lines[:3]
+    assert "idiCORE Enrichment: started" in down.stdout, "a progress line per step"
+    assert "idiCORE Enrichment: failed, retried in" in down.stdout and "http_503" in down.stdout, down.stdout
+    assert "idiCORE Enrichment: FAILED: idiCORE failed" in down.stdout
+    assert "Stack Trace" not in down.stdout + down.stderr and "Traceback" not in down.stdout + down.stderr
+    assert f"run-logs/run-{day}.log" in down.stderr, "where the stack trace is"
+    assert "[FAIL] idiCORE Enrichment" in down.stdout, "the trace names the failure"
+
+    plain = cli_in_process("run", "--partition", day.isoformat(), "--skip-registry")
+    assert plain.returncode == 0, plain.stdout[-3000:] + plain.stderr[-3000:]
+    assert plain.stdout.splitlines()[0].startswith("sandbox fault profile none: well-behaved vendors"), plain.stdout
+    assert sandbox.idicore.faults == {} and sandbox.ccc.faults == {}
+    assert "Results Upload: done in" in plain.stdout and results_for(warehouse, day)

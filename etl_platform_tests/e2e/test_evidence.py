@@ -8,6 +8,7 @@ import datetime as dt
 from pathlib import Path
 
 from etl_platform.adapters.dnc_store import DncStore
+from etl_platform.core.phones import mask
 from etl_platform_tests.helpers import cli_in_process, fetch, results_for, run_partition
 
 EVIDENCE_DAY = dt.date(2026, 4, 21)
@@ -65,7 +66,26 @@ def test_every_verdict_keeps_its_evidence_and_reruns_only_add_to_it(
     assert shown.returncode == 0, shown.stderr
     assert f"for {phone}" in shown.stdout and first.run_id[:8] in shown.stdout and second.run_id[:8] in shown.stdout
 
+    # Finding a number to look up: the day's leads with masked phones, then a lead's evidence, never the number
+    listed = cli_in_process("evidence", "--partition", EVIDENCE_DAY.isoformat(), "--limit", "1000")
+    assert listed.returncode == 0, listed.stderr
+    lead = results[0]["LEAD_ID"]
+    assert f"lead {lead} phone {results[0]['PHONE_RANK']} {mask(phone)}" in listed.stdout, listed.stdout[:2000]
+    assert not any(r["PHONE"] in listed.stdout for r in results), "a phone nobody typed, printed in full"
+    by_lead = cli_in_process("evidence", "--lead", lead)
+    assert by_lead.returncode == 0, by_lead.stderr
+    assert f"phone {mask(phone)}" in by_lead.stdout and second.run_id[:8] in by_lead.stdout
+    assert phone not in by_lead.stdout
+
 
 def test_evidence_refuses_a_number_that_is_not_one():
     shown = cli_in_process("evidence", "--phone", "12345")
     assert shown.returncode != 0 and "not a valid US number" in shown.stderr
+
+
+def test_evidence_without_a_known_phone_says_how_to_find_one(sandbox):
+    for args in ([], ["--phone", "212-201-0000"]):  # no number; a number with no verdict
+        shown = cli_in_process("evidence", *args)
+        assert "etl-platform evidence --partition" in shown.stdout + shown.stderr, shown
+        assert "FROM LEAD_RESULTS" in shown.stdout + shown.stderr
+    assert cli_in_process("evidence").returncode != 0

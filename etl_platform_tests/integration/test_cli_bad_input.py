@@ -4,12 +4,15 @@ a shared server."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from etl_platform.sandbox.runner import free_port
 from etl_platform_tests.helpers import cli_in_process
 
 CLOSED = str(free_port())
+TODAY = dt.datetime.now(dt.UTC).date()
 
 CASES = [
     # (arguments, environment changes, words the one line must hold)
@@ -19,6 +22,14 @@ CASES = [
     (["backfill", "--start", "2099-01-01", "--end", "2099-01-02"], {}, "is not a daily partition"),
     (["backfill", "--start", "2026-03-01", "--end", "2026-03-02", "--parallel", "9"], {}, "'--parallel'"),
     (["run", "--partition", "2099-01-01"], {}, "is not a daily partition"),
+    # today is not a partition yet: the message names yesterday's date, not today's
+    (["run", "--partition", TODAY.isoformat()], {}, f"to yesterday ({TODAY - dt.timedelta(days=1)}, UTC)"),
+    # on the sandbox, whose partitions start on its first seeded day: how to reach earlier days
+    (
+        ["run", "--partition", str(TODAY - dt.timedelta(days=30))],
+        {"ETL_PARTITIONS_START": str(TODAY - dt.timedelta(days=7)), "SANDBOX_DAYS": "7"},
+        "with a larger SANDBOX_DAYS exported, the sandbox is restarted to seed the earlier days",
+    ),
     (["run", "--partition", "yesterday"], {}, "Invalid value for '--partition'"),
     (["run", "--profile", "bogus"], {}, "unknown fault kind 'bogus'"),
     (["sandbox", "start", "--profile", "bogus"], {}, "unknown fault kind 'bogus'"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -50,6 +51,8 @@ def test_health_all_up_against_the_sandbox(sandbox, registry_loaded, up_daemon, 
         "dnc registry": UP,
     }, got
     assert sandbox.idicore_counters.snapshot()["counts"].get("searches", 0) == 0, "health must not bill a search"
+    # "idicore 0/1 free" read as "none free": the free slots, of how many
+    assert re.search(r"idicore: (\d+) of \1 slots? free", got["vendor pools"][1]), got["vendor pools"]
     assert "password, from SNOWFLAKE_PASSWORD" in got["snowflake"][1], "the sign-in method, named"
     assert sandbox.env["SNOWFLAKE_PASSWORD"] not in got["snowflake"][1]
     out = subprocess.run(
@@ -95,3 +98,12 @@ def test_health_reports_a_stopped_daemon_and_an_unreachable_instance(monkeypatch
     status, detail = probe_instance(dict(os.environ))
     assert status == DOWN and "DAGSTER_POSTGRES_URL" in detail
     assert time.monotonic() - started < 10, "the probe answers within its own timeout"
+
+
+def test_health_calls_a_ccc_outage_an_outage_not_a_wrong_login(sandbox, instance):
+    """A 503 is the vendor's side: "check the login and URL" sent people after a key that was fine."""
+    sandbox.ccc.update(faults={"503": 1.0})
+    got = {p.name: p for p in run_health(dict(os.environ))}
+    assert got["ccc"].status == DOWN, got["ccc"]
+    assert "HTTP 503" in got["ccc"].detail and "down or overloaded" in got["ccc"].detail, got["ccc"].detail
+    assert "check" not in got["ccc"].detail, got["ccc"].detail

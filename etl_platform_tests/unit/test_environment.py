@@ -107,3 +107,57 @@ def test_the_checkout_keeps_no_dagster_yaml_at_its_top():
 
     assert INSTANCE_YAML.is_file() and not (PROJECT_ROOT / "dagster.yaml").exists()
     assert environment.default_dagster_home(PROJECT_ROOT) == INSTANCE_YAML.parent
+
+
+def test_each_project_folder_gets_its_own_sandbox_instance_database(tmp_path):
+    one, two = tmp_path / "clone-a", tmp_path / "clone-b"
+    assert environment.sandbox_database_name(one) == environment.sandbox_database_name(one), "deterministic"
+    assert environment.sandbox_database_name(one) != environment.sandbox_database_name(two)
+    assert environment.sandbox_database_name(one).startswith("etl_platform_")
+
+
+def _clean_env(monkeypatch, *names):
+    for name in ("SNOWFLAKE_ACCOUNT", "DAGSTER_HOME", "SANDBOX_DAYS", *names):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_the_sandbox_defaults_name_the_folders_database_and_start_partitions_on_the_first_seeded_day(
+    project, monkeypatch
+):
+    import datetime as dt
+
+    (project / ".env.example").write_text(
+        "SNOWFLAKE_ACCOUNT=sandbox\nDAGSTER_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/etl_platform\n"
+        "ETL_PARTITIONS_START=2026-01-01\nSANDBOX_DAYS=7\n"
+    )
+    _clean_env(monkeypatch, "DAGSTER_POSTGRES_URL", "ETL_PARTITIONS_START")
+    environment.load_env(project)
+    name = environment.sandbox_database_name(project)
+    assert os.environ["DAGSTER_POSTGRES_URL"] == f"postgresql://postgres@127.0.0.1:5432/{name}"
+    first = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=7)
+    assert os.environ["ETL_PARTITIONS_START"] == first.isoformat()
+    # what every Dagster process started from here (code server, run worker, daemon) builds its partitions from
+    from etl_platform.core.settings import Settings
+    from etl_platform.defs.partitions import daily_partitions
+
+    assert daily_partitions(Settings.from_env(os.environ)).start.date() == first
+
+
+def test_an_exported_or_dotenv_database_and_partition_start_are_kept(project, monkeypatch):
+    (project / ".env.example").write_text(
+        "DAGSTER_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/etl_platform\nETL_PARTITIONS_START=2026-01-01\n"
+    )
+    _clean_env(monkeypatch)
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/mine")
+    monkeypatch.setenv("ETL_PARTITIONS_START", "2025-06-01")
+    environment.load_env(project)
+    assert os.environ["DAGSTER_POSTGRES_URL"].endswith("/mine") and os.environ["ETL_PARTITIONS_START"] == "2025-06-01"
+
+    for name in ("DAGSTER_POSTGRES_URL", "ETL_PARTITIONS_START"):
+        monkeypatch.delenv(name)
+    (project / ".env").write_text(
+        "DAGSTER_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/etl_platform\nETL_PARTITIONS_START=2026-01-01\n"
+    )
+    environment.load_env(project)
+    assert os.environ["DAGSTER_POSTGRES_URL"].endswith("/etl_platform"), "a .env is the team's own setting"
+    assert os.environ["ETL_PARTITIONS_START"] == "2026-01-01"
