@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from etl_platform.cli.analyze import analyze, figure, plot
+from etl_platform.cli.analyze import analyze, figure, plot, plot_rows
 from etl_platform.cli.observe import find_run, issues_of, load_trace
 from etl_platform.cli.trace import render
 from etl_platform.core.results import COMPLIANCE_CHECK
@@ -23,6 +23,7 @@ from etl_platform_tests.helpers import cli_in_process, leads_of_day, run_partiti
 OBS_DAY = dt.date(2026, 3, 12)
 EMPTY_DAY = dt.date(2026, 5, 25)  # no leads seeded: an empty extract
 THIN_DAY = dt.date(2026, 5, 26)
+PLOT_FAILED_DAY = dt.date(2026, 5, 27)
 
 
 @pytest.fixture(scope="module")
@@ -245,4 +246,37 @@ def test_analyze_plot_stacks_each_stage_per_partition(obs_day, defs, instance, t
     for container, asset in zip(ax.containers, PIPELINE_ORDER, strict=True):
         assert [bar.get_height() for bar in container] == pytest.approx([float(r[asset] or 0) for r in rows])
     path = plot(analysis, tmp_path / "p.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_analyze_plot_marks_failed_and_empty_days(defs, instance, sandbox, registry_loaded, tmp_path):
+    sandbox.seed_leads([PLOT_FAILED_DAY], per_day=20)
+    assert run_partition(defs, instance, EMPTY_DAY).success
+    clear_cache(sandbox)
+    sandbox.idicore.update(faults={"503": 1.0})
+    assert not run_partition(defs, instance, PLOT_FAILED_DAY, raise_on_error=False).success
+    analysis, _ = analyze(instance, last=500)
+    by_day = {r["partition"]: r for r in analysis.per_partition}
+    failed, empty = by_day[PLOT_FAILED_DAY.isoformat()], by_day[EMPTY_DAY.isoformat()]
+    assert (failed["status"], failed["failed"], failed["empty"]) == ("FAILURE", True, False)
+    assert failed["lead_contacts"] > 0, "the failed step's seconds are drawn, marked"
+    assert (empty["status"], empty["failed"], empty["empty"], empty["leads"]) == ("SUCCESS", False, True, 0)
+
+    rows = plot_rows(analysis)
+    index = {r["partition"]: i for i, r in enumerate(rows)}
+    fig = figure(analysis)
+    (ax,) = fig.axes
+    for container in ax.containers:  # every stage's bar of the failed day is hatched, no other day's
+        hatched = {i for i, bar in enumerate(container) if bar.get_hatch()}
+        assert hatched == {i for i, r in enumerate(rows) if r["failed"]}
+        assert index[PLOT_FAILED_DAY.isoformat()] in hatched
+    words = {(round(t.xy[0]), t.get_text()) for t in ax.texts}
+    assert (index[PLOT_FAILED_DAY.isoformat()], "failed") in words
+    assert (index[EMPTY_DAY.isoformat()], "0 leads") in words
+    # the legend is beside the bars, not over them
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert ax.get_legend().get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1
+    assert "failed run" in [t.get_text() for t in ax.get_legend().get_texts()]
+    path = plot(analysis, tmp_path / "marked.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
