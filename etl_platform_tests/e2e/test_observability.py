@@ -22,7 +22,7 @@ from etl_platform_tests.helpers import cli_in_process, leads_of_day, run_partiti
 
 OBS_DAY = dt.date(2026, 3, 12)
 EMPTY_DAY = dt.date(2026, 5, 25)  # no leads seeded: an empty extract
-THIN_DAY = dt.date(2026, 5, 26)
+THIN_DAY = dt.date(2026, 2, 10)  # older than the days the plot tests read: its run is raw_leads alone
 PLOT_FAILED_DAY = dt.date(2026, 5, 27)
 
 
