@@ -24,6 +24,7 @@ from etl_platform.core.stages import (
     LEAD_RESULTS,
     LITIGATOR_SCRUB,
     PIPELINE_ORDER,
+    RAW_LEADS,
     STAGES,
 )
 
@@ -205,6 +206,21 @@ def stage_history(instance: dg.DagsterInstance, limit: int) -> dict[str, float]:
     return medians
 
 
+FAILED_STATUSES = ("FAILURE", "CANCELED")
+
+
+def marks(trace: RunTrace) -> dict:
+    """What a partition's bar must say besides its seconds: the run failed (a failed step's seconds are time
+    spent failing, not a slow day), or the extract held no leads (a bar of nothing is not an all-clear)."""
+    raw = trace.stage(RAW_LEADS.asset)
+    leads = raw.metadata.get("rows_out") if raw else None
+    return {
+        "leads": int(leads) if leads is not None else None,
+        "failed": trace.status in FAILED_STATUSES,
+        "empty": leads is not None and int(leads) == 0,
+    }
+
+
 def analyze(
     instance: dg.DagsterInstance, run: str | None = None, partition: str | None = None, last: int | None = None
 ) -> tuple[Analysis, list[RunTrace]]:
@@ -248,6 +264,7 @@ def analyze(
             "run_id": t.run_id,
             "status": t.status,
             "duration": t.duration,
+            **marks(t),
             **{s.asset: s.seconds for s in t.stages},
         }
         for t in traces
@@ -291,26 +308,64 @@ def render(analysis: Analysis) -> str:
     return "\n".join(out)
 
 
+def plot_rows(analysis: Analysis) -> list[dict]:
+    """The bars of `figure`, oldest partition first: each partition's stage seconds and marks (`failed`,
+    `empty`, `leads`), and `note`, the words drawn over a marked bar ("failed", "0 leads")."""
+    words = {"FAILURE": "failed", "CANCELED": "canceled"}
+    rows = []
+    for row in sorted(analysis.per_partition, key=lambda r: r["partition"] or ""):
+        notes = [words.get(row["status"], "failed")] if row.get("failed") else []
+        notes += ["0 leads"] if row.get("empty") else []
+        rows.append(row | {"note": "\n".join(notes) or None})
+    return rows
+
+
+FAILED_STYLE = {"hatch": "//", "edgecolor": "#c0392b", "linewidth": 1.5}
+
+
 def figure(analysis: Analysis):
-    """Stacked bars of stage seconds per partition, oldest on the left (a matplotlib Figure)."""
+    """Stacked bars of stage seconds per partition, oldest on the left (a matplotlib Figure). A failed run's
+    bar is hatched with a red outline and labelled "failed"; an empty day is labelled "0 leads"; the legend
+    sits to the right of the bars, never over them."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
-    rows = sorted(analysis.per_partition, key=lambda r: r["partition"] or "")
+    rows = plot_rows(analysis)
     labels = [r["partition"] for r in rows]
-    fig, ax = plt.subplots(figsize=(max(6, len(rows) * 0.8), 4.5))
+    fig, ax = plt.subplots(figsize=(max(6, len(rows) * 0.8) + 2.5, 4.5), layout="constrained")
     bottom = [0.0] * len(rows)
     for asset in PIPELINE_ORDER:
         values = [float(r.get(asset) or 0) for r in rows]
-        ax.bar(labels, values, bottom=bottom, label=STAGES[asset].name)
+        bars = ax.bar(labels, values, bottom=bottom, label=STAGES[asset].name)
+        for bar, row in zip(bars, rows, strict=True):
+            if row.get("failed"):
+                bar.set(**FAILED_STYLE)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    top = max(bottom, default=0.0) or 1.0
+    for i, row in enumerate(rows):
+        if row["note"]:
+            ax.annotate(
+                row["note"],
+                (i, bottom[i]),
+                xytext=(0, 3),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                color=FAILED_STYLE["edgecolor"] if row.get("failed") else "#444",
+                fontsize="small",
+                fontweight="bold",
+            )
+    ax.set_ylim(0, top * 1.15)  # room for the words over the tallest bar
     ax.set_ylabel("seconds")
     ax.set_title("Stage durations per partition")
-    ax.legend(fontsize="small")
+    handles, _ = ax.get_legend_handles_labels()
+    if any(r.get("failed") for r in rows):
+        handles.append(Patch(facecolor="white", label="failed run", **FAILED_STYLE))
+    ax.legend(handles=handles, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.tick_params(axis="x", rotation=45)
-    fig.tight_layout()
     return fig
 
 
@@ -319,7 +374,7 @@ def plot(analysis: Analysis, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig = figure(analysis)
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=100)  # the constrained layout keeps the legend (right of the axes) inside the PNG
     plt.close(fig)
     return path
 

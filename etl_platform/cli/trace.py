@@ -18,8 +18,10 @@ from etl_platform.core.stages import (
     RAW_LEADS,
     STAGES,
 )
+from etl_platform.defs.checks import DURATION_CHECK, HISTORY_CHECK
 
 RULE = "=" * 44
+TIMING_CHECKS = (DURATION_CHECK, HISTORY_CHECK)
 
 
 def _line(stage) -> str:
@@ -50,7 +52,12 @@ def _line(stage) -> str:
     }
     label = STAGES[stage.asset].label if stage.asset in STAGES else stage.name
     if stage.status == "OK":
-        return f"[OK] {label} - {texts.get(stage.asset, lambda: 'done')()}"
+        # A step that succeeded with a failed check on what it produced (0 leads extracted, many vendor calls
+        # failed) is not all-clear: marked here, the check listed under "Issues Found". A slow stage is marked
+        # in the Performance section ([SLOW], [CONCERN]) instead.
+        warned = [c.name for c in stage.checks if not c.passed and c.name not in TIMING_CHECKS]
+        text = texts.get(stage.asset, lambda: "done")()
+        return f"[WARN] {label} - {text} (check {', '.join(warned)})" if warned else f"[OK] {label} - {text}"
     if stage.status == "FAIL":
         return f"[FAIL] {label} - {stage.error or 'failed'}"
     if stage.status == "RUNNING":

@@ -88,3 +88,40 @@ def parse_baselines(raw: dict, path: Path) -> Baselines:
     total = baseline("total", {"name": "Total", **raw["total"]})
     learned = Learned(**raw.get("learned", {}))
     return Baselines(stages, total, learned, path)
+
+
+@dataclass(frozen=True)
+class VolumeJudgement:
+    """A day's extract against the same asset's recent extracts: the first sign of a broken loader is a day
+    with no leads, or far fewer than usual."""
+
+    count: int
+    median: float | None  # None: fewer than `MIN_VOLUME_HISTORY` earlier extracts
+    history_size: int
+    min_share: float
+
+    @property
+    def limit(self) -> float | None:
+        return self.median * self.min_share if self.median is not None else None
+
+    @property
+    def low(self) -> bool:
+        # 0 leads always warns (with or without history); a holiday can be empty, the warning is the signal
+        return self.count == 0 or (self.limit is not None and self.count < self.limit)
+
+    def describe(self) -> str:
+        if self.median is None:
+            history = "no history" if not self.history_size else f"not enough history ({self.history_size} earlier)"
+            return f"{history}, {self.count} leads" + (": an empty extract" if self.count == 0 else "")
+        return (
+            f"{self.count} leads vs a median of {self.median:g} over {self.history_size} earlier extracts "
+            f"(warns below {self.min_share:.0%} of it: {self.limit:g})"
+        )
+
+
+MIN_VOLUME_HISTORY = 3  # as the learned duration baseline: fewer earlier values give no median
+
+
+def judge_volume(count: int, history: list[float], min_share: float) -> VolumeJudgement:
+    median = statistics.median(history) if len(history) >= MIN_VOLUME_HISTORY else None
+    return VolumeJudgement(int(count), median, len(history), min_share)

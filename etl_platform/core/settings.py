@@ -60,6 +60,10 @@ class Settings(BaseModel):
     vendor_breaker_reset_seconds: float = Field(30.0, alias="VENDOR_BREAKER_RESET_SECONDS", gt=0)
     vendor_max_error_share: float = Field(0.05, alias="VENDOR_MAX_ERROR_SHARE", ge=0, le=1)
     vendor_alert_error_share: float = Field(0.05, alias="VENDOR_ALERT_ERROR_SHARE", ge=0, le=1)
+    # raw_leads warns (asset check, not blocking) when the day's extract holds fewer leads than this share of
+    # the median of its recent extracts; 0 leads always warns. An empty extract is the first sign of a
+    # broken loader (or a holiday: the check is the signal, the day still runs).
+    extract_min_share: float = Field(0.5, alias="EXTRACT_MIN_SHARE", ge=0, le=1)
     # --- whole-step retries (Dagster RetryPolicy on the vendor-bound steps) ----------------------------
     step_retry_max: int = Field(2, alias="STEP_RETRY_MAX", ge=0)
     step_retry_delay_seconds: float = Field(30.0, alias="STEP_RETRY_DELAY_SECONDS", ge=0)

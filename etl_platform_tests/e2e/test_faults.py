@@ -167,19 +167,15 @@ def test_vendor_down_fails_the_run_and_keeps_the_previous_partition(vendor, faul
     assert not result.asset_materializations_for_node("lead_results")
     assert snapshot(cur, FAULT_DAY) == before, "a failed run must leave the previous partition as it was"
 
-    # The compliance checks of lead_results could not run: Dagster leaves them planned in a failed run, which
-    # it shows as "execution failed", never as a failed (red for a reason) compliance check.
+    # The compliance checks of lead_results could not run, and the daily job does not plan them: a planned check
+    # of a failed run reads "Failed" in the UI (test_checks_display.py). The failed run leaves no record of them.
     run = instance.get_run_by_id(result.run_id)
     assert run.status == dg.DagsterRunStatus.FAILURE
     for name in DATA_CHECKS:
         key = dg.AssetCheckKey(dg.AssetKey("lead_results"), name)
-        (record,) = [
-            r
-            for r in instance.event_log_storage.get_asset_check_execution_history(key, limit=20)
-            if r.run_id == result.run_id
-        ]
-        assert record.status == AssetCheckExecutionRecordStatus.PLANNED, (name, record.status)
-        assert record.partition == FAULT_DAY.isoformat()
+        history = instance.event_log_storage.get_asset_check_execution_history(key, limit=20)
+        assert not [r for r in history if r.run_id == result.run_id], name
+        assert history and history[0].status == AssetCheckExecutionRecordStatus.SUCCEEDED, (name, history[:1])
 
     failure = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE][-1]
     # The run page's last word is the cause, not "Exceeded max_retries": vendor, counts, what was kept.

@@ -10,17 +10,20 @@ import dagster as dg
 import pytest
 import yaml
 
-from etl_platform.cli.analyze import analyze, figure, plot
+from etl_platform.cli.analyze import analyze, figure, plot, plot_rows
 from etl_platform.cli.observe import find_run, issues_of, load_trace
 from etl_platform.cli.trace import render
 from etl_platform.core.results import COMPLIANCE_CHECK
 from etl_platform.core.stages import PIPELINE_ORDER, STAGES
 from etl_platform.definitions import build_definitions
-from etl_platform.defs.checks import DURATION_CHECK, HISTORY_CHECK
+from etl_platform.defs.checks import DURATION_CHECK, HISTORY_CHECK, VOLUME_CHECK
 from etl_platform_tests.conftest import PROJECT_ROOT
-from etl_platform_tests.helpers import cli_in_process, run_partition, through
+from etl_platform_tests.helpers import cli_in_process, leads_of_day, run_partition, stage_meta, through
 
 OBS_DAY = dt.date(2026, 3, 12)
+EMPTY_DAY = dt.date(2026, 5, 25)  # no leads seeded: an empty extract
+THIN_DAY = dt.date(2026, 2, 10)  # older than the days the plot tests read: its run is raw_leads alone
+PLOT_FAILED_DAY = dt.date(2026, 5, 27)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +37,7 @@ def defs_with_baselines(tmp_path, settings, monkeypatch):
     """Write a baselines file with some stages' limits changed; point ETL_BASELINES_PATH at it (for trace and
     analyze) and return definitions built with it (for the checks inside the run)."""
 
-    def write(learned: dict | None = None, **overrides):
+    def write(learned: dict | None = None, settings_update: dict | None = None, **overrides):
         raw = yaml.safe_load((PROJECT_ROOT / "etl_platform" / "baselines.yaml").read_text())
         for asset, spec in overrides.items():
             raw["stages"][asset].update(spec)
@@ -42,7 +45,9 @@ def defs_with_baselines(tmp_path, settings, monkeypatch):
         path = tmp_path / "baselines.yaml"
         path.write_text(yaml.safe_dump(raw))
         monkeypatch.setenv("ETL_BASELINES_PATH", str(path))
-        return build_definitions(settings.model_copy(update={"baselines_path": path}), dict(os.environ))
+        return build_definitions(
+            settings.model_copy(update={"baselines_path": path} | (settings_update or {})), dict(os.environ)
+        )
 
     return write
 
@@ -92,6 +97,44 @@ def test_successful_run_trace_and_checks(obs_day, defs, instance):
     raw = trace.stage("raw_leads").metadata["rows_out"]
     assert f"Retrieved {raw} records" in text
     assert "Issues Found:\n  None" in text
+
+
+def test_an_empty_day_warns_and_the_trace_lists_it(defs, instance, registry_loaded, warehouse):
+    assert not leads_of_day(warehouse, EMPTY_DAY)
+    result = run_partition(defs, instance, EMPTY_DAY)
+    assert result.success, "an empty day still runs (a holiday can be empty): the check is the signal"
+    evaluation = checks_of(result, "raw_leads")[VOLUME_CHECK]
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+    assert "0 leads" in evaluation.description, evaluation.description
+    # as the UI reads it from the instance: the partition's latest execution failed, with WARN severity
+    key = dg.AssetCheckKey(dg.AssetKey("raw_leads"), VOLUME_CHECK)
+    record = instance.event_log_storage.get_asset_check_execution_history(key, limit=1)[0]
+    assert (record.run_id, record.partition, record.status.value) == (result.run_id, EMPTY_DAY.isoformat(), "FAILED")
+    assert record.evaluation.severity == dg.AssetCheckSeverity.WARN
+
+    trace = load_trace(instance, find_run(instance, result.run_id))
+    text = render(trace)
+    assert f"[WARN] Snowflake Query - Retrieved 0 records (check {VOLUME_CHECK})" in text, text
+    assert "[OK] Snowflake Query" not in text
+    issues = issues_of(trace)
+    assert any(i.startswith(f"[WARN] check {VOLUME_CHECK} on raw_leads:") and "0 leads" in i for i in issues), issues
+    assert "Issues Found:\n  None" not in text
+
+
+def test_far_fewer_leads_than_usual_warn(obs_day, instance, sandbox, defs_with_baselines):
+    sandbox.seed_leads([THIN_DAY], per_day=10)
+    # the median over exactly three extracts of OBS_DAY (its 60 seeded leads); warn below half of it
+    strict = defs_with_baselines(learned={"partitions": 3}, settings_update={"extract_min_share": 0.5})
+    for _ in range(3):
+        usual = run_partition(strict, instance, obs_day, steps=["raw_leads"])
+        assert checks_of(usual, "raw_leads")[VOLUME_CHECK].passed
+    result = run_partition(strict, instance, THIN_DAY, steps=["raw_leads"])
+    evaluation = checks_of(result, "raw_leads")[VOLUME_CHECK]
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+    extracted = [stage_meta(r, "raw_leads")["rows_out"] for r in (usual, result)]  # the rows seeded in LEADS
+    assert extracted[1] < extracted[0] / 2
+    expected = f"{extracted[1]} leads vs a median of {extracted[0]} over 3 earlier extracts"
+    assert evaluation.description.startswith(expected), evaluation.description
 
 
 def test_slow_stage_warns_and_is_named_the_bottleneck(obs_day, defs, instance, sandbox, defs_with_baselines):
@@ -203,4 +246,37 @@ def test_analyze_plot_stacks_each_stage_per_partition(obs_day, defs, instance, t
     for container, asset in zip(ax.containers, PIPELINE_ORDER, strict=True):
         assert [bar.get_height() for bar in container] == pytest.approx([float(r[asset] or 0) for r in rows])
     path = plot(analysis, tmp_path / "p.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_analyze_plot_marks_failed_and_empty_days(defs, instance, sandbox, registry_loaded, tmp_path):
+    sandbox.seed_leads([PLOT_FAILED_DAY], per_day=20)
+    assert run_partition(defs, instance, EMPTY_DAY).success
+    clear_cache(sandbox)
+    sandbox.idicore.update(faults={"503": 1.0})
+    assert not run_partition(defs, instance, PLOT_FAILED_DAY, raise_on_error=False).success
+    analysis, _ = analyze(instance, last=500)
+    by_day = {r["partition"]: r for r in analysis.per_partition}
+    failed, empty = by_day[PLOT_FAILED_DAY.isoformat()], by_day[EMPTY_DAY.isoformat()]
+    assert (failed["status"], failed["failed"], failed["empty"]) == ("FAILURE", True, False)
+    assert failed["lead_contacts"] > 0, "the failed step's seconds are drawn, marked"
+    assert (empty["status"], empty["failed"], empty["empty"], empty["leads"]) == ("SUCCESS", False, True, 0)
+
+    rows = plot_rows(analysis)
+    index = {r["partition"]: i for i, r in enumerate(rows)}
+    fig = figure(analysis)
+    (ax,) = fig.axes
+    for container in ax.containers:  # every stage's bar of the failed day is hatched, no other day's
+        hatched = {i for i, bar in enumerate(container) if bar.get_hatch()}
+        assert hatched == {i for i, r in enumerate(rows) if r["failed"]}
+        assert index[PLOT_FAILED_DAY.isoformat()] in hatched
+    words = {(round(t.xy[0]), t.get_text()) for t in ax.texts}
+    assert (index[PLOT_FAILED_DAY.isoformat()], "failed") in words
+    assert (index[EMPTY_DAY.isoformat()], "0 leads") in words
+    # the legend is beside the bars, not over them
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert ax.get_legend().get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1
+    assert "failed run" in [t.get_text() for t in ax.get_legend().get_texts()]
+    path = plot(analysis, tmp_path / "marked.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from etl_platform.adapters.baselines_file import load_baselines
+from etl_platform.core.baselines import judge_volume
 from etl_platform.core.results import COMPLIANCE_CHECK, results_data_checks
 from etl_platform.core.vendor_failures import failed_calls, is_vendor_failure, kind_of, scrub_reason
 
@@ -25,6 +26,19 @@ def test_learned_baseline_needs_history_and_flags_far_off():
     assert learned.judge(100, [1, 1]) == (False, None)
     assert learned.judge(5, [1, 1.2, 0.9])[0] is True
     assert learned.judge(1.5, [1, 1.2, 0.9])[0] is False
+
+
+def test_extract_volume_warns_on_an_empty_day_and_on_far_fewer_leads_than_usual():
+    empty = judge_volume(0, [], 0.5)
+    assert empty.low and empty.describe() == "no history, 0 leads: an empty extract"
+    assert not judge_volume(5, [], 0.5).low
+    assert not judge_volume(5, [100, 100], 0.5).low  # two earlier extracts give no median yet
+    assert judge_volume(0, [100, 100], 0.5).low  # but 0 leads always warns
+    assert judge_volume(49, [100, 90, 110], 0.5).low
+    assert not judge_volume(50, [100, 90, 110], 0.5).low
+    assert "49 leads vs a median of 100 over 3 earlier extracts" in judge_volume(49, [100, 90, 110], 0.5).describe()
+    assert judge_volume(0, [0, 0, 0], 0.5).low  # a run of empty days keeps warning
+    assert not judge_volume(1, [100, 90, 110], 0).low  # share 0: only an empty day warns
 
 
 def _results(**overrides) -> pd.DataFrame:

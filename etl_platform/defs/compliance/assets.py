@@ -18,7 +18,7 @@ from etl_platform.core.stages import DNC_REGISTRY, DNC_SCRUB, LITIGATOR_SCRUB, S
 from etl_platform.core.vendor_failures import is_vendor_failure, kind_of
 from etl_platform.core.verdict import ScrubOutcome
 from etl_platform.defs.asset_info import asset_info, row_counts
-from etl_platform.defs.checks import stage_check_specs, stage_checks
+from etl_platform.defs.checks import stage_check_specs, stage_checks, unplanned_checks_asset
 from etl_platform.defs.execution import vendor_step_retry_policy
 from etl_platform.defs.failures import stage_failure
 from etl_platform.defs.partitions import daily_partitions
@@ -127,8 +127,8 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         )
         return dg.MaterializeResult(metadata=record.metadata() | row_counts(report.numbers))
 
-    @dg.asset(
-        name=LITIGATOR_SCRUB.asset,
+    @unplanned_checks_asset(
+        LITIGATOR_SCRUB.asset,
         **asset_info(LITIGATOR_SCRUB),
         check_specs=stage_check_specs(LITIGATOR_SCRUB.asset, partitions),
         partitions_def=partitions,
@@ -169,11 +169,11 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             **client.metadata(),
         )
         metadata = record.metadata()
-        yield dg.Output(frame, metadata=metadata | row_counts(len(frame)))
+        yield dg.Output(frame, output_name=LITIGATOR_SCRUB.asset, metadata=metadata | row_counts(len(frame)))
         yield from stage_checks(context, LITIGATOR_SCRUB.asset, metadata, settings)
 
-    @dg.asset(
-        name=DNC_SCRUB.asset,
+    @unplanned_checks_asset(
+        DNC_SCRUB.asset,
         **asset_info(DNC_SCRUB),
         check_specs=stage_check_specs(DNC_SCRUB.asset, partitions),
         partitions_def=partitions,
@@ -207,7 +207,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             **{f"unknown_{k}": int(v) for k, v in reasons.items()},
         )
         metadata = record.metadata()
-        yield dg.Output(frame, metadata=metadata | row_counts(len(frame)))
+        yield dg.Output(frame, output_name=DNC_SCRUB.asset, metadata=metadata | row_counts(len(frame)))
         yield from stage_checks(context, DNC_SCRUB.asset, metadata, settings)
 
     return [dnc_registry, litigator_scrub, dnc_scrub]

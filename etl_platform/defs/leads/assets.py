@@ -11,7 +11,7 @@ from etl_platform.core.leads import LEAD_COLUMNS, day_bounds, prefilter, utc_wal
 from etl_platform.core.settings import Settings
 from etl_platform.core.stages import LEADS_SOURCE, NEW_LEADS, RAW_LEADS, StageRecord
 from etl_platform.defs.asset_info import asset_info, row_counts
-from etl_platform.defs.checks import stage_check_specs, stage_checks
+from etl_platform.defs.checks import stage_check_specs, stage_checks, volume_check, volume_check_spec
 from etl_platform.defs.leads.late_leads import seen_views
 from etl_platform.defs.partitions import daily_partitions, day_of
 from etl_platform.defs.resources import SnowflakeWarehouseResource
@@ -55,7 +55,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         name=RAW_LEADS.asset,
         **asset_info(RAW_LEADS),
         deps=[LEADS],
-        check_specs=stage_check_specs(RAW_LEADS.asset, partitions),
+        check_specs=stage_check_specs(RAW_LEADS.asset, partitions) + [volume_check_spec(RAW_LEADS.asset, partitions)],
         partitions_def=partitions,
         group_name=RAW_LEADS.group,
         kinds={"snowflake", "pandas"},
@@ -82,6 +82,7 @@ def build_assets(settings: Settings) -> list[dg.AssetsDefinition]:
         metadata = record.metadata()
         yield dg.Output(leads, metadata=metadata | target | row_counts(len(leads)))
         yield from stage_checks(context, RAW_LEADS.asset, metadata, settings)
+        yield volume_check(context, RAW_LEADS.asset, len(leads), settings)
 
     @dg.asset(
         name=NEW_LEADS.asset,
