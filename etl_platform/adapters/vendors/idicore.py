@@ -31,6 +31,7 @@ from etl_platform.adapters.vendors.base import (
     VendorError,
     as_vendor_error,
     classify,
+    loads_reply,
     read_capped,
 )
 from etl_platform.adapters.vendors.pacing import AdaptivePacer
@@ -87,13 +88,10 @@ def parse_login_reply(body: bytes, content_type: str = "") -> str:
 def search_payload(body: bytes, content_type: str = "") -> object:
     """The JSON of a 200 search reply, or RetryableError: an HTML page (a proxy's or a login page, whatever
     its Content-Type says), and a body that is not JSON (empty, truncated, not UTF-8, nested past what the
-    parser can follow) are bad replies of their own kinds."""
+    parser can follow, an object naming a member twice) are bad replies of their own kinds."""
     if "html" in content_type.lower() or body.lstrip()[:1] == b"<":
         raise RetryableError("bad_reply_html", "idiCORE answered with an HTML page")
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):  # ValueError includes a body that is not UTF-8
-        raise RetryableError("bad_reply_not_json", "idiCORE reply is not JSON") from None
+    return loads_reply(body, "idiCORE")
 
 
 def parse_search_reply(lead_id: str, payload: object) -> SearchResult:
