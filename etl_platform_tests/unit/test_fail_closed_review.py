@@ -9,6 +9,7 @@ import pytest
 from etl_platform.adapters.vendors.base import RetryableError
 from etl_platform.adapters.vendors.ccc import parse_litigator_reply
 from etl_platform.adapters.vendors.idicore import parse_search_reply, search_payload
+from etl_platform.core.phones import normalise
 
 LITIGATOR, CLEAR = "2675466417", "7075276405"
 
@@ -47,3 +48,41 @@ def test_distinct_members_still_parse():
     body = b'[{"Phone": 2675466417, "IsLitigator": true}, {"Phone": 7075276405, "IsLitigator": false}]'
     outcomes = parse_litigator_reply([LITIGATOR, CLEAR], body)
     assert outcomes[LITIGATOR].status == "litigator" and outcomes[CLEAR].status == "clear"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "02675466417",  # 11 digits without the 1: phonenumbers kept the zero aside and the int lost it
+        "002675466417",
+        "+1 (0) 267-546-6417",
+        "1-0-267-546-6417",
+        "112675466417",  # two leading 1s: a country code and then a "national prefix"
+        "+1 1 267 546 6417",
+    ],
+)
+def test_a_number_with_digits_beyond_a_leading_1_is_not_normalised_to_a_valid_one(raw):
+    # DESIGN: strip non-digits, drop a leading 1: what is left must be the 10 digits. An idiCORE number
+    # carrying more digits than that is not the number it shortens to, whatever the library makes of it.
+    assert normalise(raw).phone is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+1 267 546 6417",
+        "1 (267) 546-6417",
+        "tel:+1-267-546-6417",
+        "267-546-6417 ext 5",  # an extension is the same line's, dialled after it answers
+        "267-546-6417;ext=12",
+        "\uff12\uff16\uff17\uff15\uff14\uff16\uff16\uff14\uff11\uff17",  # full-width digits: the same digits
+    ],
+)
+def test_the_forms_of_the_number_itself_still_normalise(raw):
+    assert normalise(raw).phone == LITIGATOR
+
+
+def test_an_idicore_number_with_an_extra_leading_zero_is_dropped_not_attached():
+    payload = {"result": [{"phone": [{"number": "0267-546-6417", "meta": {"rank": 1}}]}]}
+    result = parse_search_reply("L1", payload)
+    assert result.phones == () and result.dropped_invalid == 1
