@@ -86,3 +86,25 @@ def test_an_idicore_number_with_an_extra_leading_zero_is_dropped_not_attached():
     payload = {"result": [{"phone": [{"number": "0267-546-6417", "meta": {"rank": 1}}]}]}
     result = parse_search_reply("L1", payload)
     assert result.phones == () and result.dropped_invalid == 1
+
+
+@pytest.mark.parametrize("order", [(True, False), (False, True)])
+def test_a_number_one_entry_calls_disconnected_is_dropped_whatever_its_twin_says(order):
+    # A disconnected number may have been given to someone else since: idiCORE saying so once is enough
+    # not to attach it to this lead, in whichever form or order the other entry lists it.
+    first, second = order
+    payload = {
+        "result": [
+            {
+                "phone": [
+                    {"number": "2675466417", "disconnected": first, "meta": {"rank": 1}},
+                    {"number": "(267) 546-6417", "disconnected": second, "meta": {"rank": 2}},
+                    {"number": "707-527-6405", "disconnected": False, "meta": {"rank": 3}},
+                ]
+            }
+        ]
+    }
+    result = parse_search_reply("L1", payload)
+    assert [p.phone for p in result.phones] == [CLEAR]
+    assert result.phones[0].rank == 1
+    assert result.dropped_disconnected == 2

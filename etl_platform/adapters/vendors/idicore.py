@@ -117,6 +117,7 @@ def parse_search_reply(lead_id: str, payload: object) -> SearchResult:
 
     ranked: list[tuple[float, int, FoundPhone]] = []
     disconnected = invalid = 0
+    cut_off: set[str] = set()  # the numbers some entry calls disconnected
     for position, entry in enumerate(raw_phones):
         if not isinstance(entry, dict):
             raise RetryableError("bad_reply_phone_entry", "a phone entry is not an object")
@@ -130,14 +131,20 @@ def parse_search_reply(lead_id: str, payload: object) -> SearchResult:
             raise RetryableError("bad_reply_phone_number", "a phone's 'number' is not a string")
         if kind is not None and not isinstance(kind, str):
             raise RetryableError("bad_reply_phone_type", "a phone's 'type' is not a string")
+        normalised = normalise(number)
         if flag is True:  # only JSON true drops a number; false or absent keeps it
             disconnected += 1
+            if normalised.phone is not None:
+                cut_off.add(normalised.phone)
             continue
-        normalised = normalise(number)
         if normalised.phone is None:
             invalid += 1
             continue
         ranked.append((rank, position, FoundPhone(normalised.phone, 0, kind)))
+    # A number one entry calls disconnected may have been given to someone else since: its twins (the same
+    # number punctuated otherwise, listed again) do not bring it back, whatever their order or flag.
+    disconnected += sum(1 for _, _, found in ranked if found.phone in cut_off)
+    ranked = [item for item in ranked if item[2].phone not in cut_off]
     ranked.sort(key=lambda item: (item[0], item[1]))
     phones: list[FoundPhone] = []
     for _, _, found in ranked:
