@@ -174,9 +174,12 @@ def too_large(limit: int) -> RetryableError:
 async def read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
     """An aiohttp reply's body, at most `limit` bytes, or RetryableError("bad_reply_too_large"): a reply
     many times any the contract describes is not one, and reading it whole would only spend memory. A
-    declared length is checked before reading (aiohttp's own read keeps the client's CPU per search low)."""
+    declared length is checked before reading (aiohttp's own read keeps the client's CPU per search low).
+    A compressed reply's declared length is that of the compressed bytes, not of the body aiohttp decodes
+    from them (17 MiB of gzip is ~17 kB): it is counted as it is read instead."""
     length = response.content_length
-    if length is not None:
+    encoded = response.headers.get("content-encoding", "identity").strip().lower() not in ("", "identity")
+    if length is not None and not encoded:
         if length > limit:
             raise too_large(limit)
         return await response.read()
