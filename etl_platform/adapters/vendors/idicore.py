@@ -243,6 +243,7 @@ class IdiCoreClient(VendorClient):
                 self.auth_url,
                 auth=aiohttp.BasicAuth(self.client_id, self.client_secret),
                 json={"glba": "otheruse", "dppa": "none"},
+                allow_redirects=False,  # a redirect is no answer (classify: the URL is wrong), as for searches
             ) as response:
                 status, headers, body = response.status, response.headers, await read_capped(response, MAX_REPLY_BYTES)
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -282,6 +283,9 @@ class IdiCoreClient(VendorClient):
                     json=search_body(query),
                     headers={"Authorization": token},
                     trace_request_ctx=_Paced(granted),  # _session's hook tells the pacer when it is written
+                    # aiohttp follows a 301/302/303 by sending the search again as a GET, and whatever the
+                    # page there answers ({"result": []} is "no match") was taken as idiCORE's reply.
+                    allow_redirects=False,
                 ) as response:
                     status, headers, body = (
                         response.status,
