@@ -31,11 +31,24 @@ def normalise(raw: object) -> Normalised:
         return Normalised(None, "unparseable")
     if parsed.country_code != 1:
         return Normalised(None, "not_nanp")
-    digits = f"{parsed.national_number:d}"
-    if len(digits) != 10:
+    # The national significant number keeps the leading zeros phonenumbers holds apart (italian_leading_zero):
+    # the bare integer dropped them, so "02675466417" and "+1 (0) 267..." came out as 2675466417.
+    digits = phonenumbers.national_significant_number(parsed)
+    if len(digits) != 10 or _extra_digits(text, parsed, digits):
         return Normalised(None, "wrong_length")
     reason = nanp_structure_error(digits)
     return Normalised(None, reason) if reason else Normalised(digits, None)
+
+
+def _extra_digits(text: str, parsed: phonenumbers.PhoneNumber, digits: str) -> bool:
+    """True when the input dials more than the number and one leading 1 (DESIGN: strip non-digits, drop a
+    leading 1): phonenumbers also takes a second 1 as a national prefix ("1 1 267..."), which turns a
+    number with a digit too many into a valid one. The extension's digits are its own; an input with fewer
+    digits than the number is a vanity number (letters), judged by phonenumbers' conversion."""
+    dialled = phonenumbers.normalize_digits_only(text)  # any script's decimal digits, as phonenumbers reads them
+    if parsed.extension and dialled.endswith(parsed.extension):
+        dialled = dialled[: -len(parsed.extension)]
+    return len(dialled) >= len(digits) and dialled not in (digits, f"1{digits}")
 
 
 def nanp_structure_error(digits: str) -> str | None:

@@ -35,6 +35,7 @@ FAULT_KINDS = (
     "bad_encoding",  # 200 that says Content-Encoding: gzip over a body that is not gzip
     "huge_reply",  # 200 of 17 MiB with its Content-Length: past both clients' reply caps
     "huge_reply_chunked",  # the same, chunked (no Content-Length: the client must count as it reads)
+    "huge_reply_gzip",  # the same, gzip-compressed to ~17 kB with that Content-Length: past the caps decoded
     "400_plain",  # 400 with a plain-text body, not the vendor's error object (a proxy's refusal)
     "405",  # a gateway that refuses the method: nothing to do with the request's content
     # idiCORE login replies (a 200 that carries no usable token); rolled by the login, not the searches

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import email.utils
+import gzip
 import threading
 import time
 
@@ -74,6 +75,10 @@ async def transport_fault(behaviour: Behaviour, counters: Counters, fault: str |
             yield b"]"
 
         return StreamingResponse(chunks(), status_code=200, media_type="application/json")
+    if fault == "huge_reply_gzip":
+        body = gzip.compress(b"[" + b" " * (HUGE_REPLY_MIB * 1024 * 1024) + b"]", compresslevel=1)
+        headers = {"Content-Encoding": "gzip"}  # Starlette's Response sets the (compressed) Content-Length
+        return Response(body, status_code=200, media_type="application/json", headers=headers)
     if fault == "400_plain":
         return PlainTextResponse("Bad Request", status_code=400)
     if fault == "405":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import http.server
+import threading
 
 import httpx
 import pytest
@@ -322,10 +324,11 @@ def test_vendor_replies_whose_content_encoding_lies_are_errors_never_a_traceback
     assert outcomes[CCC_CLEAR_TEST_NUMBER].reason == "ccc_bad_reply_encoding"
 
 
-@pytest.mark.parametrize("fault", ["huge_reply", "huge_reply_chunked"])
+@pytest.mark.parametrize("fault", ["huge_reply", "huge_reply_chunked", "huge_reply_gzip"])
 def test_a_reply_far_larger_than_any_the_contract_describes_is_a_bad_reply(sandbox, fault):
     """17 MiB of reply, with its length declared or chunked: read no further than the cap, a bad reply
-    (retried, then unknown), never a body held whole in memory or parsed."""
+    (retried, then unknown), never a body held whole in memory or parsed. Gzipped, its declared length is
+    ~17 kB: the idiCORE client took that for the body's and decompressed the whole of it (a gzip bomb)."""
     sandbox.idicore.update(faults={fault: 1.0})
     sandbox.ccc.update(faults={fault: 1.0})
     (result,) = asyncio.run(idicore_client(sandbox).search_many(people(sandbox, 1)))
@@ -371,3 +374,59 @@ def test_idicore_login_reply_without_a_usable_token_is_retried_as_a_bad_reply(sa
     counts = sandbox.idicore_counters.snapshot()["counts"]
     assert counts[f"fault_{fault}"] == 2 and counts.get("unauthorized", 0) == 0
     assert counts["logins"] == 3 and counts["searches"] == 6
+
+
+class _Redirecting(http.server.BaseHTTPRequestHandler):
+    """idiCORE behind a moved endpoint: the login works, the search URL answers 302 to a page that, asked
+    with GET (what a client following a 302 sends), answers a well-formed "no match"."""
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        if self.path == "/apiclient":
+            self._send(200, b"0f3a9c", "text/plain")
+        else:
+            self.send_response(302)
+            self.send_header("Location", "/moved")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    def do_GET(self):
+        self._send(200, b'{"result": []}', "application/json")
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:  # quiet: the test asserts what matters
+        pass
+
+
+@pytest.fixture
+def redirecting_idicore():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirecting)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_idicore_search_answered_with_a_redirect_is_a_configuration_error_not_no_match(redirecting_idicore):
+    """aiohttp followed the 302 and sent the search again as a GET, and the page there said "no match":
+    every lead came back no_match, a day without phones written over a good one. A redirect is no answer:
+    the URL is wrong (classify's 3xx rule), so the batch stops and says so."""
+    client = IdiCoreClient(
+        auth_url=f"{redirecting_idicore}/apiclient",
+        search_url=f"{redirecting_idicore}/search/",
+        client_id="id",
+        client_secret="secret",
+        rate_limit=1000,
+        concurrency=2,
+        policy=FAST,
+    )
+    query = PersonQuery("L1", "Ann", "Lee", "1 Main St", "Springfield", "PA", "19001")
+    with pytest.raises(ConfigurationError, match="check the URL"):
+        asyncio.run(client.search_many([query]))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email.utils
+import json
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -142,6 +143,30 @@ def as_vendor_error(exc: BaseException) -> VendorError:
     raise exc
 
 
+class DuplicateMember(ValueError):
+    """A JSON object names a member twice."""
+
+
+def _unique_members(pairs: list[tuple[str, object]]) -> dict:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise DuplicateMember("a JSON object names a member twice")
+    return obj
+
+
+def loads_reply(body: bytes, vendor: str) -> object:
+    """A reply body's JSON, or RetryableError: not JSON ("bad_reply_not_json": not UTF-8/-16/-32, truncated,
+    nested past what the parser follows), or an object that names a member twice ("bad_reply_duplicate_key").
+    json keeps the last of repeated names, so `{"IsLitigator": true, "IsLitigator": false}` read as clear and
+    a second `"result"` replaced the first person: a reply that says two things vouches for neither."""
+    try:
+        return json.loads(body, object_pairs_hook=_unique_members)  # JSON names its own encoding
+    except DuplicateMember:
+        raise RetryableError("bad_reply_duplicate_key", f"{vendor} reply names a member twice") from None
+    except (ValueError, RecursionError):  # ValueError includes a body that is not UTF-8
+        raise RetryableError("bad_reply_not_json", f"{vendor} reply is not JSON") from None
+
+
 def too_large(limit: int) -> RetryableError:
     return RetryableError("bad_reply_too_large", f"reply larger than {limit} bytes")
 
@@ -149,9 +174,12 @@ def too_large(limit: int) -> RetryableError:
 async def read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
     """An aiohttp reply's body, at most `limit` bytes, or RetryableError("bad_reply_too_large"): a reply
     many times any the contract describes is not one, and reading it whole would only spend memory. A
-    declared length is checked before reading (aiohttp's own read keeps the client's CPU per search low)."""
+    declared length is checked before reading (aiohttp's own read keeps the client's CPU per search low).
+    A compressed reply's declared length is that of the compressed bytes, not of the body aiohttp decodes
+    from them (17 MiB of gzip is ~17 kB): it is counted as it is read instead."""
     length = response.content_length
-    if length is not None:
+    encoded = response.headers.get("content-encoding", "identity").strip().lower() not in ("", "identity")
+    if length is not None and not encoded:
         if length > limit:
             raise too_large(limit)
         return await response.read()

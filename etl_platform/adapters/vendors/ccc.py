@@ -9,7 +9,6 @@ with 400, so a 400 is bisected to isolate it.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Sequence
 
@@ -23,6 +22,7 @@ from etl_platform.adapters.vendors.base import (
     VendorError,
     as_vendor_error,
     classify_status,
+    loads_reply,
     read_capped_sync,
 )
 from etl_platform.core.phones import is_valid_nanp, mask
@@ -46,10 +46,7 @@ def parse_litigator_reply(sent: Sequence[str], body: bytes, content_type: str = 
     nothing else ("true", 1 and null are errors: none of them is an affirmative "clear")."""
     if "html" in content_type.lower() or body.lstrip()[:1] == b"<":
         raise RetryableError("bad_reply_html", "CCC answered with an HTML page (bad loginId or a proxy)")
-    try:
-        payload = json.loads(body)  # the encoding is JSON's own (UTF-8, -16 or -32), not a declared charset
-    except (ValueError, RecursionError):  # ValueError includes a body that is not UTF-8
-        raise RetryableError("bad_reply_not_json", "CCC reply is not JSON") from None
+    payload = loads_reply(body, "CCC")  # the encoding is JSON's own (UTF-8, -16 or -32), not a declared charset
     if not isinstance(payload, list):
         raise RetryableError("bad_reply_not_list", "CCC reply is not a JSON array")
     outcomes: dict[str, ScrubOutcome] = {}

@@ -31,6 +31,7 @@ from etl_platform.adapters.vendors.base import (
     VendorError,
     as_vendor_error,
     classify,
+    loads_reply,
     read_capped,
 )
 from etl_platform.adapters.vendors.pacing import AdaptivePacer
@@ -87,13 +88,10 @@ def parse_login_reply(body: bytes, content_type: str = "") -> str:
 def search_payload(body: bytes, content_type: str = "") -> object:
     """The JSON of a 200 search reply, or RetryableError: an HTML page (a proxy's or a login page, whatever
     its Content-Type says), and a body that is not JSON (empty, truncated, not UTF-8, nested past what the
-    parser can follow) are bad replies of their own kinds."""
+    parser can follow, an object naming a member twice) are bad replies of their own kinds."""
     if "html" in content_type.lower() or body.lstrip()[:1] == b"<":
         raise RetryableError("bad_reply_html", "idiCORE answered with an HTML page")
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError):  # ValueError includes a body that is not UTF-8
-        raise RetryableError("bad_reply_not_json", "idiCORE reply is not JSON") from None
+    return loads_reply(body, "idiCORE")
 
 
 def parse_search_reply(lead_id: str, payload: object) -> SearchResult:
@@ -119,6 +117,7 @@ def parse_search_reply(lead_id: str, payload: object) -> SearchResult:
 
     ranked: list[tuple[float, int, FoundPhone]] = []
     disconnected = invalid = 0
+    cut_off: set[str] = set()  # the numbers some entry calls disconnected
     for position, entry in enumerate(raw_phones):
         if not isinstance(entry, dict):
             raise RetryableError("bad_reply_phone_entry", "a phone entry is not an object")
@@ -132,14 +131,20 @@ def parse_search_reply(lead_id: str, payload: object) -> SearchResult:
             raise RetryableError("bad_reply_phone_number", "a phone's 'number' is not a string")
         if kind is not None and not isinstance(kind, str):
             raise RetryableError("bad_reply_phone_type", "a phone's 'type' is not a string")
+        normalised = normalise(number)
         if flag is True:  # only JSON true drops a number; false or absent keeps it
             disconnected += 1
+            if normalised.phone is not None:
+                cut_off.add(normalised.phone)
             continue
-        normalised = normalise(number)
         if normalised.phone is None:
             invalid += 1
             continue
         ranked.append((rank, position, FoundPhone(normalised.phone, 0, kind)))
+    # A number one entry calls disconnected may have been given to someone else since: its twins (the same
+    # number punctuated otherwise, listed again) do not bring it back, whatever their order or flag.
+    disconnected += sum(1 for _, _, found in ranked if found.phone in cut_off)
+    ranked = [item for item in ranked if item[2].phone not in cut_off]
     ranked.sort(key=lambda item: (item[0], item[1]))
     phones: list[FoundPhone] = []
     for _, _, found in ranked:
@@ -238,6 +243,7 @@ class IdiCoreClient(VendorClient):
                 self.auth_url,
                 auth=aiohttp.BasicAuth(self.client_id, self.client_secret),
                 json={"glba": "otheruse", "dppa": "none"},
+                allow_redirects=False,  # a redirect is no answer (classify: the URL is wrong), as for searches
             ) as response:
                 status, headers, body = response.status, response.headers, await read_capped(response, MAX_REPLY_BYTES)
         except (aiohttp.ClientError, TimeoutError) as exc:
@@ -277,6 +283,9 @@ class IdiCoreClient(VendorClient):
                     json=search_body(query),
                     headers={"Authorization": token},
                     trace_request_ctx=_Paced(granted),  # _session's hook tells the pacer when it is written
+                    # aiohttp follows a 301/302/303 by sending the search again as a GET, and whatever the
+                    # page there answers ({"result": []} is "no match") was taken as idiCORE's reply.
+                    allow_redirects=False,
                 ) as response:
                     status, headers, body = (
                         response.status,
