@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lock install run test test-unit test-integration test-e2e lint bench dev sandbox-start sandbox-stop clean
+.PHONY: lock install run test test-unit test-integration test-e2e test-deploy lint bench dev sandbox-start sandbox-stop clean
 
 # Bytecode is compiled here, once: with PYTHONDONTWRITEBYTECODE=1 (exported by many images, CI runners and this
 # machine) Python never writes .pyc, and `uv pip sync` compiles none by default, so every Dagster process (the
@@ -36,12 +36,14 @@ run: install
 	./scripts/ensure_postgres.sh
 	$(BIN)/etl-platform run $(if $(PARTITION),--partition $(PARTITION)) $(if $(PROFILE),--profile $(PROFILE))
 
-## The test suite, every tier (real sandbox servers, real PostgreSQL, Dagster runs end to end).
+## The test suite: unit, integration and e2e (real sandbox servers, real PostgreSQL, Dagster runs end to end).
+## The deployment's own tier (separate processes) is `make test-deploy`; CI runs it after this one.
+TIERS := etl_platform_tests/unit etl_platform_tests/integration etl_platform_tests/e2e
 test: install
 	./scripts/ensure_postgres.sh
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 3 --dist loadfile $(TIERS)
 
-## One tier: unit (no servers, seconds), integration (sandbox + PostgreSQL), e2e (Dagster runs).
+## One tier: unit (no servers, seconds), integration (sandbox + PostgreSQL), e2e (Dagster runs), deploy.
 test-unit: install
 	$(BIN)/pytest etl_platform_tests/unit
 
@@ -52,6 +54,12 @@ test-integration: install
 test-e2e: install
 	./scripts/ensure_postgres.sh
 	$(BIN)/pytest -n 2 --dist loadfile etl_platform_tests/e2e
+
+## The deployment as it runs: code server, webserver and daemon as separate processes on PostgreSQL (GraphQL
+## submission, code-server restarts, killed run workers, the daemon's backfills, the dev UI, health).
+test-deploy: install
+	./scripts/ensure_postgres.sh
+	$(BIN)/pytest -n 2 --dist loadfile etl_platform_tests/deploy
 
 ## Benchmarks (not tests): BENCH="e2e overhead scale client dnc startup sizes backfill" (default all), REPEATS=3; see docs/performance.md.
 bench: install

@@ -1,6 +1,8 @@
 """The test pyramid, by folder: `unit/` (no servers: the whole tier in seconds), `integration/` (the real
-sandbox servers and PostgreSQL, shared by the session), `e2e/` (Dagster runs end to end). Each test gets its
-tier's marker from its folder: `pytest -m unit` selects the first tier; `make test-unit` runs its folder alone.
+sandbox servers and PostgreSQL, shared by the session), `e2e/` (Dagster runs end to end): `make test`. Then
+`deploy/` (the deployment as separate processes: code server, webserver and daemon, the dev UI, killed workers,
+the daemon's backfills): `make test-deploy`, after `make test` in CI. Each test gets its tier's marker from its
+folder: `pytest -m unit` selects the first tier; `make test-unit` runs its folder alone.
 
 The sandbox starts once per session, and only when a test asks for it (or for a fixture built on it):
 fakesnow and the vendor stand-ins on loopback threads of this process, on free ports, zero latency and no
@@ -18,7 +20,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-TIERS = ("unit", "integration", "e2e")
+TIERS = ("unit", "integration", "e2e", "deploy")
 
 # Fast failure handling for tests: whole-step retries once after 0.2 s, short client backoff, and a 1 s
 # client timeout so the sandbox's "slow" fault (3 s) times out. The sandbox vendors have no rate limit in
@@ -50,6 +52,9 @@ def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "unit: no servers; the whole tier runs in seconds")
     config.addinivalue_line("markers", "integration: the sandbox servers and PostgreSQL, shared by the session")
     config.addinivalue_line("markers", "e2e: Dagster runs end to end")
+    config.addinivalue_line(
+        "markers", "deploy: the deployment as separate processes (code server, webserver, daemon, the dev UI)"
+    )
 
 
 def pytest_collection_modifyitems(config, items) -> None:

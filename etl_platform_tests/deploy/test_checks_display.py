@@ -12,8 +12,8 @@ import pytest
 from etl_platform.core.results import COMPLIANCE_CHECK, DATA_CHECKS
 from etl_platform_tests.helpers import run_partition
 
-GOOD_DAY = dt.date(2026, 5, 11)
-FAILED_DAY = dt.date(2026, 5, 12)
+GOOD_DAY = dt.date(2026, 7, 20)  # days no other test file uses: a session database may hold them all
+FAILED_DAY = dt.date(2026, 7, 21)
 
 CHECKS_QUERY = """
 query ($assetKey: AssetKeyInput!) {
