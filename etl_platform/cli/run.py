@@ -12,16 +12,16 @@ import click
 
 from etl_platform.cli.environment import (
     DAGSTER_CWD,
+    daily_job_args,
     describe_instance,
     ensure_pools,
     ensure_postgres_database,
-    materialize_args,
     run_dagster,
     sandbox_first_day,
 )
 from etl_platform.cli.sandbox import check_profile, run_profile, sandbox_start
 from etl_platform.cli.trace import print_trace
-from etl_platform.core.stages import DNC_REGISTRY
+from etl_platform.core.stages import DAILY_JOB, DNC_REGISTRY
 from etl_platform.core.target import describe_target, warehouse_target
 
 LOGS = DAGSTER_CWD  # run-logs/: the event log of each CLI run
@@ -110,7 +110,7 @@ def _cause(error) -> str:
 
 
 class RunProgress:
-    """Progress lines on the console while `dagster asset materialize` writes its event log to a file: the run
+    """Progress lines on the console while the Dagster CLI writes its event log to a file: the run
     started, each step started, retried (and why), done or failed, and a line while a step is still busy.
     Without them a day whose vendor is down printed nothing for minutes (client retries, then whole-step
     retries with their delays). Read from the instance, as the trace is: the same events, no log parsing."""
@@ -232,14 +232,14 @@ def materialize_partition(partition: str, verbose: bool = False, announced: bool
     log_file = None if verbose else LOGS / f"run-{partition}.log"
     if not announced:
         announce()
-    click.echo(f"materializing {partition} with `dagster asset materialize` (event log: {log_file or 'console'})")
+    click.echo(f"running {partition} with `dagster job execute -j {DAILY_JOB}` (event log: {log_file or 'console'})")
     started = time.perf_counter()
     if log_file is None:
-        code = run_dagster(materialize_args(partition))
+        code = run_dagster(daily_job_args(partition))
     else:
-        code = run_with_progress(materialize_args(partition), partition, log_file)
+        code = run_with_progress(daily_job_args(partition), partition, log_file)
     elapsed = time.perf_counter() - started
-    click.echo(f"\n`dagster asset materialize` for {partition}: {elapsed:.2f} s including process start-up\n")
+    click.echo(f"\n`dagster job execute` for {partition}: {elapsed:.2f} s including process start-up\n")
     run_id = latest_run_of(partition)
     if run_id is None:
         # Nothing recorded (the definitions did not load, the instance refused): the log's end is all there is.

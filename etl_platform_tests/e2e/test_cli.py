@@ -65,6 +65,16 @@ def test_run_says_its_fault_profile_shows_progress_and_the_profile_does_not_outl
     assert "Stack Trace" not in down.stdout + down.stderr and "Traceback" not in down.stdout + down.stderr
     assert f"run-logs/run-{day}.log" in down.stderr, "where the stack trace is"
     assert "[FAIL] idiCORE Enrichment" in down.stdout, "the trace names the failure"
+    # The failed run planned none of the checks of the steps it never reached: Dagster shows a planned check of a
+    # failed run as Failed in the UI over the evaluation that passed (`dagster asset materialize` plans them all).
+    failed = instance.get_runs(dg.RunsFilter(tags={"dagster/partition": day.isoformat()}), limit=1)[0]
+    assert failed.status == dg.DagsterRunStatus.FAILURE and failed.job_name == "daily_leads_job"
+    planned = instance.get_records_for_run(
+        failed.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED
+    ).records
+    unplanned_assets = {"litigator_scrub", "dnc_scrub", "lead_results"}
+    planned_keys = {r.event_log_entry.dagster_event.asset_check_planned_data.asset_check_key for r in planned}
+    assert planned_keys and not {k for k in planned_keys if k.asset_key.path[-1] in unplanned_assets}, planned_keys
 
     plain = cli_in_process("run", "--partition", day.isoformat(), "--skip-registry")
     assert plain.returncode == 0, plain.stdout[-3000:] + plain.stderr[-3000:]
