@@ -3,9 +3,9 @@
 Both ways a run starts are tested with a real worker killed while it holds the `idicore` slot:
 - launched by the daemon through a code server (as the schedule, sensors, UI and backfills are): the code
   server marks its dead run failed;
-- started in-process by a CLI (`dagster asset materialize`, which `etl-platform run` starts; here `dagster job
-  execute`, the same in-process path, which also takes the per-run max runtime tag): nothing
-  watches that worker, so the run's maximum runtime ends it.
+- started in-process by a CLI (`dagster job execute` of the daily job, which `etl-platform run` starts; `dagster
+  asset materialize` takes the same in-process path): nothing watches that worker, so the run's maximum
+  runtime ends it.
 Either way the daemon then frees the finished run's slot and the next run can take it.
 
 The deployment fixture (deployment.py: code server, webserver and daemon as separate processes) runs the
@@ -26,7 +26,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from etl_platform.cli.environment import dagster_bin, ensure_pools
+from etl_platform.cli.environment import dagster_bin, daily_job_args, ensure_pools
 from etl_platform.cli.health import probe_pools
 from etl_platform.core.stages import DAILY_JOB
 from etl_platform_tests.deployment import PROJECT_YAML, spawn, stop, wait_for
@@ -134,20 +134,10 @@ def test_a_killed_cli_run_fails_at_its_maximum_runtime_and_frees_its_slot(
     deployment, deployed_instance, registry_loaded, slow_idicore
 ):
     instance, procs = deployed_instance, deployment.processes
-    # `dagster job execute` runs in-process like `dagster asset materialize` (what `etl-platform run` starts).
-    tags = {"dagster/partition": CLI_DAY.isoformat()}
+    # What `etl-platform run` starts: `dagster job execute` of the daily job, in-process like `dagster asset
+    # materialize`.
     cli = spawn(
-        [
-            dagster_bin(),
-            "job",
-            "execute",
-            "-m",
-            "etl_platform.definitions",
-            "-j",
-            DAILY_JOB,
-            "--tags",
-            json.dumps(tags),
-        ],
+        [dagster_bin(), *daily_job_args(CLI_DAY.isoformat())],
         deployment.root / "cli_run.log",
         deployment.env,
         deployment.root,
